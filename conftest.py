@@ -1,0 +1,5 @@
+"""Top-level conftest: loads infragate's pytest plugin and fixtures for every test directory."""
+
+from __future__ import annotations
+
+pytest_plugins = ["fixtures.plugin", "fixtures.checks"]

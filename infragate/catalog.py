@@ -1,0 +1,93 @@
+"""The check catalog: every check the runbooks document, loaded from the project's own copy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
+
+import yaml
+
+__all__ = ["CATALOG_PATH", "Catalog", "Check", "load_catalog"]
+
+CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+
+Mode = Literal["read-only", "intrusive", "load"]
+Severity = Literal["critical", "warning"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One catalog entry: what to verify, on which component, and the runbook's remedy."""
+
+    id: str
+    component: str
+    verify: str
+    seeds: tuple[str, ...] = ()
+    default: str | None = None
+    hint: str | None = None
+    mode: Mode = "read-only"
+    severity: Severity = "warning"
+    thresholds: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All checks, by id, in catalog order."""
+
+    checks: Mapping[str, Check]
+
+    def __contains__(self, check_id: object) -> bool:
+        return check_id in self.checks
+
+    def __getitem__(self, check_id: str) -> Check:
+        return self.checks[check_id]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.checks.values())
+
+    def __len__(self) -> int:
+        return len(self.checks)
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed."""
+
+
+def _check(raw: Mapping[str, Any], where: str) -> Check:
+    known = {"id", "component", "seeds", "verify", "default", "hint", "mode", "severity", "thresholds"}
+    unknown = set(raw) - known
+    if unknown:
+        raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
+    mode = raw.get("mode", "read-only")
+    severity = raw.get("severity", "warning")
+    if mode not in ("read-only", "intrusive", "load"):
+        raise CatalogError(f"{where}: mode {mode!r} is not read-only, intrusive or load")
+    if severity not in ("critical", "warning"):
+        raise CatalogError(f"{where}: severity {severity!r} is not critical or warning")
+    return Check(
+        id=str(raw["id"]),
+        component=str(raw["component"]),
+        verify=str(raw["verify"]),
+        seeds=tuple(raw.get("seeds") or ()),
+        default=None if raw.get("default") is None else str(raw["default"]),
+        hint=raw.get("hint"),
+        mode=mode,
+        severity=severity,
+        thresholds=MappingProxyType(dict(raw.get("thresholds") or {})),
+    )
+
+
+@cache
+def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
+    """Parse the catalog YAML into frozen Check objects (cached per path)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    checks: dict[str, Check] = {}
+    for index, raw in enumerate(data["checks"]):
+        check = _check(raw, f"{path}: checks[{index}]")
+        if check.id in checks:
+            raise CatalogError(f"{path}: duplicate id {check.id}")
+        checks[check.id] = check
+    return Catalog(MappingProxyType(checks))

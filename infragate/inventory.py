@@ -1,0 +1,477 @@
+"""Inventory: one TOML file per target, validated into frozen, typed objects.
+
+Declaring a component turns its checks on. Thresholds default to the catalog's and are
+overridable per entry (a field of the same name) or per target (``[thresholds.<ID>]``).
+Secrets are named by environment variable (``*_env`` keys) and resolved at load time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+
+from infragate.catalog import Catalog, load_catalog
+
+__all__ = [
+    "Cors",
+    "Host",
+    "Http",
+    "HttpEndpoint",
+    "InventoryError",
+    "Load",
+    "LoadRequest",
+    "LoadScenario",
+    "LoadWebSocket",
+    "Port",
+    "Postgres",
+    "Redis",
+    "Secret",
+    "Target",
+    "Tls",
+    "TlsEndpoint",
+    "WebSocket",
+    "WebSocketEndpoint",
+    "build",
+    "components",
+    "find_inventory",
+    "load_target",
+    "resolve_threshold",
+]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class InventoryError(ValueError):
+    """An inventory file is missing or invalid; the message is one line naming file and key."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value taken from an environment variable; its repr and str never show the value."""
+
+    env: str
+    value: str = field(repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"Secret(env={self.env!r})"
+
+    def __str__(self) -> str:
+        return f"${self.env}"
+
+
+# ---------------------------------------------------------------------------- components
+
+
+@dataclass(frozen=True)
+class Port:
+    """A TCP endpoint the test runner must reach (HOST-PORT-REACHABLE)."""
+
+    name: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Host:
+    """The machine itself: how to reach it (testinfra URL) and what it must expose."""
+
+    transport: str = "local://"
+    ports: tuple[Port, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpEndpoint:
+    """An HTTP(S) URL to probe; ``frontend`` marks a page served through the proxy."""
+
+    name: str
+    url: str
+    frontend: bool = False
+    expect_status: int | None = None
+    max_response_ms: float | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Http:
+    """HTTP checks of a target."""
+
+    endpoints: tuple[HttpEndpoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class TlsEndpoint:
+    """A TLS listener: its certificate, chain and protocol versions."""
+
+    name: str
+    host: str
+    port: int = 443
+    server_name: str | None = None
+    ca_bundle: Path | None = None
+    cert_file: Path | None = None
+    redirect_from: str | None = None
+    min_days: float | None = None
+    min_version: Literal["TLSv1.2", "TLSv1.3"] | None = None
+
+    @property
+    def sni(self) -> str:
+        """The name sent as SNI and matched against the certificate."""
+        return self.server_name or self.host
+
+
+@dataclass(frozen=True)
+class Tls:
+    """TLS checks of a target."""
+
+    endpoints: tuple[TlsEndpoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cors:
+    """A CORS policy: origins that must be allowed and origins that must not be."""
+
+    name: str
+    url: str
+    allowed_origins: tuple[str, ...]
+    denied_origins: tuple[str, ...] = ("https://evil.example",)
+    method: str = "GET"
+    request_headers: tuple[str, ...] = ()
+    credentials: bool = True
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class WebSocketEndpoint:
+    """A WebSocket URL, reached directly (backend) or through the proxy."""
+
+    name: str
+    url: str
+    via: Literal["direct", "proxy"] = "direct"
+    message: str = "ping"
+    expect_reply: str | None = None
+    origin: str | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class WebSocket:
+    """WebSocket checks of a target."""
+
+    endpoints: tuple[WebSocketEndpoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A PostgreSQL server and the database/user the application uses."""
+
+    name: str
+    host: str
+    dbname: str
+    user: str
+    port: int = 5432
+    password_env: Secret | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    require_ssl: bool = False
+    min_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Redis:
+    """A Redis server."""
+
+    name: str
+    host: str
+    port: int = 6379
+    username: str | None = None
+    password_env: Secret | None = None
+    tls: bool = False
+    db: int = 0
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """One weighted request of an HTTP load mix."""
+
+    path: str
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
+    weight: int = 1
+    name: str | None = None
+    json: Mapping[str, Any] | None = None
+    auth: bool = False
+
+
+@dataclass(frozen=True)
+class LoadScenario:
+    """An HTTP load scenario; unset numbers come from the catalog's thresholds of its check."""
+
+    name: str
+    check: Literal["LOAD-HTTP-HEALTH", "LOAD-HTTP-API", "LOAD-AUTH-FLOW", "LOAD-LLM-CHAT"]
+    base_url: str
+    requests: tuple[LoadRequest, ...] = ()
+    users: int | None = None
+    spawn_rate: float | None = None
+    duration_s: float | None = None
+    processes: int | None = None
+    max_error_ratio: float | None = None
+    max_avg_ms: float | None = None
+    max_p50_ms: float | None = None
+    max_p95_ms: float | None = None
+    max_p99_ms: float | None = None
+    min_rps: float | None = None
+    login_path: str = "/auth/login"
+    refresh_path: str = "/auth/refresh"
+    username: str | None = None
+    password_env: Secret | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class LoadWebSocket:
+    """A WebSocket load scenario: sessions opened through the proxy and held."""
+
+    name: str
+    url: str
+    sessions: int | None = None
+    spawn_rate: float | None = None
+    hold_s: float | None = None
+    message_interval_s: float = 2.0
+    max_failed_handshakes: int | None = None
+    max_message_p95_ms: float | None = None
+    token_url: str | None = None
+    username: str | None = None
+    password_env: Secret | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Load:
+    """Load profile of a target, bounded by its own caps."""
+
+    max_users: int = 1000
+    max_duration_s: float = 120.0
+    regression_margin: float = 0.25
+    regression_fails: bool = False
+    http: tuple[LoadScenario, ...] = ()
+    auth: tuple[LoadScenario, ...] = ()
+    llm: tuple[LoadScenario, ...] = ()
+    websocket: tuple[LoadWebSocket, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One inventory file: a target and every component it declares."""
+
+    name: str
+    path: Path
+    description: str = ""
+    sensitive: bool = False
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    ca_bundle: Path | None = None
+    thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    host: Host | None = None
+    http: Http | None = None
+    tls: Tls | None = None
+    cors: tuple[Cors, ...] = ()
+    websocket: WebSocket | None = None
+    postgres: tuple[Postgres, ...] = ()
+    redis: tuple[Redis, ...] = ()
+    load: Load | None = None
+
+    def trust(self, entry: object) -> Path | None:
+        """The CA bundle for an entry: its own, else the target's, else None (system store)."""
+        own = getattr(entry, "ca_bundle", None)
+        return own if isinstance(own, Path) else self.ca_bundle
+
+
+# ---------------------------------------------------------------------------- building
+
+T = TypeVar("T")
+
+
+def _describe(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _convert(tp: Any, value: Any, where: str, base: Path) -> Any:
+    """Convert one TOML value to the annotated type, or raise InventoryError naming ``where``."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            return _convert(options[0], value, where, base)
+        raise TypeError(f"unsupported union {tp}")  # pragma: no cover - a schema bug, not input
+    if origin is Literal:
+        choices = get_args(tp)
+        if value not in choices:
+            raise InventoryError(f"{where}: expected one of {', '.join(map(str, choices))}, got {_describe(value)}")
+        return value
+    if origin is tuple:
+        (item,) = (a for a in get_args(tp) if a is not Ellipsis)
+        if not isinstance(value, list):
+            raise InventoryError(f"{where}: expected a list, got {_describe(value)}")
+        return tuple(_convert(item, v, f"{where}[{i}]", base) for i, v in enumerate(value))
+    if origin in (Mapping, dict) or tp is Mapping:
+        if not isinstance(value, dict):
+            raise InventoryError(f"{where}: expected a table, got {_describe(value)}")
+        return MappingProxyType(dict(value))
+    if tp is Secret:
+        if not isinstance(value, str) or not _ENV_NAME.match(value):
+            # Never echo the value: someone may have pasted the secret itself here.
+            raise InventoryError(f"{where}: expected the NAME of an environment variable (e.g. PG_PASSWORD)")
+        secret = os.environ.get(value)
+        if secret is None:
+            raise InventoryError(f"{where}: environment variable {value} is not set")
+        return Secret(env=value, value=secret)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise InventoryError(f"{where}: expected a table, got {_describe(value)}")
+        return build(typing.cast(type[Any], tp), value, where, base)
+    if tp is Path:
+        if not isinstance(value, str):
+            raise InventoryError(f"{where}: expected a path string, got {_describe(value)}")
+        path = Path(os.path.expanduser(value))
+        return path if path.is_absolute() else (base / path).resolve()
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise InventoryError(f"{where}: expected true or false, got {_describe(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InventoryError(f"{where}: expected an integer, got {_describe(value)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InventoryError(f"{where}: expected a number, got {_describe(value)}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise InventoryError(f"{where}: expected a string, got {_describe(value)}")
+        return value
+    if tp is Any:
+        return value
+    raise TypeError(f"unsupported field type {tp}")  # pragma: no cover - a schema bug, not input
+
+
+def build(cls: type[T], data: Mapping[str, Any], where: str, base: Path) -> T:
+    """Build a frozen dataclass from a TOML table: unknown keys, wrong types, missing keys are errors."""
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    # `path` and `name` of a Target come from the file, not from its content.
+    settable = {n for n, f in fields.items() if f.init}
+    unknown = sorted(set(data) - settable)
+    if unknown:
+        allowed = ", ".join(sorted(settable))
+        raise InventoryError(f"{where}: unknown key {unknown[0]!r} (allowed: {allowed})")
+    kwargs: dict[str, Any] = {}
+    for name in settable:
+        f = fields[name]
+        sub = f"{where}.{name}" if where else name
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], sub, base)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise InventoryError(f"{where or 'top level'}: missing required key {name!r}")
+    if "name" in kwargs and isinstance(kwargs["name"], str) and not _NAME.match(kwargs["name"]):
+        raise InventoryError(f"{where}.name: {kwargs['name']!r} must be letters, digits, '.', '_' or '-'")
+    return cls(**kwargs)
+
+
+def find_inventory(name: str, directory: Path) -> Path:
+    """Path of ``<directory>/<name>.toml``; a clear error when the target is unknown."""
+    if not _NAME.match(name):
+        raise InventoryError(f"--host={name!r}: a target name is letters, digits, '.', '_' or '-'")
+    path = directory / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []
+        hint = f" (known targets: {', '.join(known)})" if known else ""
+        raise InventoryError(f"unknown target {name!r}: {path} does not exist{hint}")
+    return path
+
+
+def _check_thresholds(thresholds: Mapping[str, Any], where: str, catalog: Catalog) -> None:
+    for check_id, values in thresholds.items():
+        if check_id not in catalog:
+            raise InventoryError(f"{where}.thresholds.{check_id}: not a catalog check id")
+        if not isinstance(values, dict):
+            raise InventoryError(f"{where}.thresholds.{check_id}: expected a table of threshold values")
+        known = catalog[check_id].thresholds
+        for key, value in values.items():
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                raise InventoryError(
+                    f"{where}.thresholds.{check_id}.{key}: unknown threshold (allowed: {allowed})"
+                )
+            if not isinstance(value, type(known[key])) and not (
+                isinstance(known[key], (int, float)) and isinstance(value, (int, float))
+            ):
+                raise InventoryError(
+                    f"{where}.thresholds.{check_id}.{key}: expected {type(known[key]).__name__}, "
+                    f"got {_describe(value)}"
+                )
+
+
+def load_target(path: Path, catalog: Catalog | None = None) -> Target:
+    """Read and validate one inventory file into a Target."""
+    catalog = catalog or load_catalog()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: no such inventory file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InventoryError(f"{path}: not valid TOML: {exc}") from None
+    head = raw.pop("target", {})
+    if not isinstance(head, dict):
+        raise InventoryError(f"{path}: target: expected a table")
+    data = {**head, **raw}
+    for key in ("name", "path"):
+        if key in head:
+            raise InventoryError(f"{path}: target.{key}: set by the file name, remove it")
+    try:
+        target = build(Target, {**data, "name": path.stem, "path": str(path)}, "", path.parent)
+    except InventoryError as exc:
+        raise InventoryError(f"{path}: {exc}") from None
+    try:
+        _check_thresholds(target.thresholds, "", catalog)
+    except InventoryError as exc:
+        raise InventoryError(f"{path}: {str(exc).lstrip('.')}") from None
+    if target.connect_timeout <= 0 or target.read_timeout <= 0:
+        raise InventoryError(f"{path}: connect_timeout and read_timeout must be positive")
+    return target
+
+
+def components(target: Target, path: str) -> list[Any]:
+    """Entries a catalog component path names on a target (``http.endpoints`` -> the endpoints)."""
+    current: list[Any] = [target]
+    for part in path.split("."):
+        nxt: list[Any] = []
+        for obj in current:
+            value = getattr(obj, part, None)
+            if value is None or value == ():
+                continue
+            nxt.extend(value if isinstance(value, tuple) else [value])
+        current = nxt
+    return current
+
+
+def resolve_threshold(catalog: Catalog, target: Target, check_id: str, key: str, entry: object = None) -> Any:
+    """A threshold: the entry's own field, else ``[thresholds.<ID>]``, else the catalog default."""
+    own = getattr(entry, key, None) if entry is not None else None
+    if own is not None:
+        return own
+    per_target = target.thresholds.get(check_id, {})
+    if key in per_target:
+        return per_target[key]
+    defaults = catalog[check_id].thresholds
+    if key not in defaults:
+        raise KeyError(f"{check_id} has no threshold {key!r}")
+    return defaults[key]

@@ -1,0 +1,60 @@
+"""Redis: ``redis-cli ping`` with auth and TLS as declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis as redislib
+
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from infragate.probes._base import describe_error, is_unreachable, monotonic_ms
+
+__all__ = ["RedisPing", "ping"]
+
+
+@dataclass(frozen=True)
+class RedisPing:
+    """The answer to one PING."""
+
+    host: str
+    port: int
+    ok: bool
+    reply: str | None
+    elapsed_ms: float
+    error: str | None = None
+    unreachable: bool = False
+
+
+def ping(
+    host: str,
+    port: int,
+    *,
+    password: str | None = None,
+    username: str | None = None,
+    tls: bool = False,
+    db: int = 0,
+    timeout: float,
+) -> RedisPing:
+    """Send PING on a fresh connection and report the reply (PONG when healthy)."""
+    start = monotonic_ms()
+    client = redislib.Redis(
+        host=host, port=port, db=db, username=username, password=password, ssl=tls,
+        socket_connect_timeout=timeout, socket_timeout=timeout,
+        # redis-py >= 6 retries 3 times by default: one probe is one attempt, --wait does the retrying.
+        retry=Retry(NoBackoff(), 0),
+    )  # fmt: skip
+    try:
+        # execute_command returns the raw reply, so we report exactly what the server said.
+        raw = client.execute_command("PING")
+        reply = "PONG" if raw is True else (raw.decode() if isinstance(raw, bytes) else str(raw))
+        return RedisPing(host, port, reply == "PONG", reply, monotonic_ms() - start)
+    except (redislib.RedisError, OSError) as exc:
+        return RedisPing(
+            host, port, False, None, monotonic_ms() - start,
+            error=describe_error(exc), unreachable=is_unreachable(exc) or isinstance(exc, redislib.ConnectionError)
+            and "auth" not in str(exc).lower(),
+        )  # fmt: skip
+    finally:
+        client.close()
