@@ -199,7 +199,7 @@ class Redis:
 
 @dataclass(frozen=True)
 class LoadRequest:
-    """One weighted request of an HTTP load mix."""
+    """One weighted request of an HTTP load mix; ``path`` is relative to the scenario's base URL."""
 
     path: str
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
@@ -211,7 +211,12 @@ class LoadRequest:
 
 @dataclass(frozen=True)
 class LoadScenario:
-    """An HTTP load scenario; unset numbers come from the catalog's thresholds of its check."""
+    """An HTTP load scenario; unset numbers come from the catalog's thresholds of its check.
+
+    ``pacing_s`` makes each user start one task every so many seconds (Locust's ``constant_pacing``):
+    400 users paced at 1 s offer 400 req/s whatever the latency. Unset, users loop without waiting,
+    which measures the most the generator can push rather than a given number of users.
+    """
 
     name: str
     check: Literal["LOAD-HTTP-HEALTH", "LOAD-HTTP-API", "LOAD-AUTH-FLOW", "LOAD-LLM-CHAT"]
@@ -221,6 +226,8 @@ class LoadScenario:
     spawn_rate: float | None = None
     duration_s: float | None = None
     processes: int | None = None
+    pacing_s: float | None = None
+    timeout_s: float = 60.0
     max_error_ratio: float | None = None
     max_avg_ms: float | None = None
     max_p50_ms: float | None = None
@@ -229,6 +236,7 @@ class LoadScenario:
     min_rps: float | None = None
     login_path: str = "/auth/login"
     refresh_path: str = "/auth/refresh"
+    refresh_every: int = 10
     username: str | None = None
     password_env: Secret | None = None
     ca_bundle: Path | None = None
@@ -236,17 +244,26 @@ class LoadScenario:
 
 @dataclass(frozen=True)
 class LoadWebSocket:
-    """A WebSocket load scenario: sessions opened through the proxy and held."""
+    """A WebSocket load scenario: sessions opened through the proxy, exchanging messages, held.
+
+    With ``token_url`` set, each generator process logs in once (``username`` / ``password_env``) and
+    every session connects with ``?<token_param>=<access token>``.
+    """
 
     name: str
     url: str
     sessions: int | None = None
     spawn_rate: float | None = None
     hold_s: float | None = None
+    processes: int | None = None
+    message: str = "ping"
     message_interval_s: float = 2.0
+    timeout_s: float = 10.0
     max_failed_handshakes: int | None = None
     max_message_p95_ms: float | None = None
+    min_sessions_held: int | None = None
     token_url: str | None = None
+    token_param: str = "token"
     username: str | None = None
     password_env: Secret | None = None
     ca_bundle: Path | None = None
@@ -254,12 +271,20 @@ class LoadWebSocket:
 
 @dataclass(frozen=True)
 class Load:
-    """Load profile of a target, bounded by its own caps."""
+    """Load profile of a target, bounded by its own caps.
+
+    A run is a regression when its p95 exceeds the median p95 of the previous comparable runs (same
+    scenario and profile, at most ``regression_window`` of them, at least ``regression_min_runs``) by
+    more than ``regression_margin`` (a fraction) and by more than ``regression_min_delta_ms``.
+    """
 
     max_users: int = 1000
     max_duration_s: float = 120.0
     regression_margin: float = 0.25
     regression_fails: bool = False
+    regression_min_runs: int = 3
+    regression_window: int = 20
+    regression_min_delta_ms: float = 5.0
     http: tuple[LoadScenario, ...] = ()
     auth: tuple[LoadScenario, ...] = ()
     llm: tuple[LoadScenario, ...] = ()
@@ -314,7 +339,9 @@ def _convert(tp: Any, value: Any, where: str, base: Path) -> Any:
     if origin is Literal:
         choices = get_args(tp)
         if value not in choices:
-            raise InventoryError(f"{where}: expected one of {', '.join(map(str, choices))}, got {_describe(value)}")
+            raise InventoryError(
+                f"{where}: expected one of {', '.join(map(str, choices))}, got {_describe(value)}"
+            )
         return value
     if origin is tuple:
         (item,) = (a for a in get_args(tp) if a is not Ellipsis)

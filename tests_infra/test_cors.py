@@ -22,7 +22,8 @@ def test_cors_allowed_origin_echoed(cors_allowed, probe, explain):
     policy, origin = cors_allowed
     answer = probe.cors(policy, origin)
     assert answer.allow_origin == origin, explain(
-        expected=f"Access-Control-Allow-Origin {origin!r} for a {policy.method} preflight", seen=_headers(answer)
+        expected=f"Access-Control-Allow-Origin {origin!r} for a {policy.method} preflight",
+        seen=_headers(answer),
     )
 
 
@@ -48,7 +49,9 @@ def test_cors_allowed_origin_gets_method_and_headers(cors_allowed, probe, explai
     assert answer.status is not None and not missing, explain(
         expected=f"{policy.method} with headers {', '.join(policy.request_headers) or 'none'} allowed",
         seen=f"not allowed: {', '.join(missing)} ({_headers(answer)}, methods {answer.allow_methods}, "
-        f"headers {answer.allow_headers})" if answer.status is not None else _headers(answer),
+        f"headers {answer.allow_headers})"
+        if answer.status is not None
+        else _headers(answer),
     )
 
 
@@ -56,8 +59,10 @@ def test_cors_allowed_origin_gets_method_and_headers(cors_allowed, probe, explai
 def test_cors_unknown_origin_denied(cors_denied, probe, explain):
     policy, origin = cors_denied
     answer = probe.cors(policy, origin)
-    assert answer.status is not None, explain(expected=f"an answer without CORS grant for {origin!r}",
-                                              seen=_headers(answer))
+    assert answer.status is not None, explain(
+        expected=f"an answer without CORS grant for {origin!r}", seen=_headers(answer)
+    )
     assert answer.allow_origin not in (origin, "*"), explain(
-        expected=f"no Access-Control-Allow-Origin for {origin!r} (not in the allow-list)", seen=_headers(answer)
+        expected=f"no Access-Control-Allow-Origin for {origin!r} (not in the allow-list)",
+        seen=_headers(answer),
     )

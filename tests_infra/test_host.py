@@ -11,4 +11,6 @@ import pytest
 @pytest.mark.check("HOST-PORT-REACHABLE")
 def test_port_reachable(port, probe, explain):
     result = probe.tcp(port)
-    assert result.ok, explain(expected="a TCP connection accepted within the connect timeout", seen=result.error)
+    assert result.ok, explain(
+        expected="a TCP connection accepted within the connect timeout", seen=result.error
+    )

@@ -20,7 +20,9 @@ def _seen(answer):
 def test_http_endpoint_returns_expected_status(http_endpoint, probe, threshold, explain):
     answer = probe.http(http_endpoint)
     expected = threshold("expect_status")
-    assert answer.status == expected, explain(expected=f"HTTP {expected} from {http_endpoint.url}", seen=_seen(answer))
+    assert answer.status == expected, explain(
+        expected=f"HTTP {expected} from {http_endpoint.url}", seen=_seen(answer)
+    )
 
 
 @pytest.mark.check("HTTP-HEALTH")

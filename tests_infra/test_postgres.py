@@ -29,7 +29,11 @@ def test_postgres_session_is_expected_database_and_user(postgres, probe, explain
 def test_postgres_version_at_least_minimum(postgres, probe, explain):
     status = probe.postgres(postgres)
     minimum = postgres.min_version or 0
-    seen = f"not connected: {status.error}" if not status.ready else f"server_version_num {status.server_version}"
+    seen = (
+        f"not connected: {status.error}"
+        if not status.ready
+        else f"server_version_num {status.server_version}"
+    )
     assert status.server_version is not None and status.server_version >= minimum, explain(
         expected=f"server_version_num >= {minimum}", seen=seen
     )

@@ -24,7 +24,8 @@ def test_tls_handshake_verifies(tls_endpoint, probe, explain):
     hs = probe.tls(tls_endpoint)
     seen = _no_answer(hs) if hs.error else f"verification failed: {hs.verify_error}"
     assert hs.verified, explain(
-        expected=f"a verified handshake for {tls_endpoint.sni!r} (chain to a trusted root, name matches)", seen=seen
+        expected=f"a verified handshake for {tls_endpoint.sni!r} (chain to a trusted root, name matches)",
+        seen=seen,
     )
 
 
@@ -33,7 +34,9 @@ def test_tls_cert_not_expiring(tls_endpoint, probe, threshold, explain):
     hs = probe.tls(tls_endpoint)
     min_days = threshold("min_days")
     leaf = hs.leaf
-    assert leaf is not None, explain(expected=f"a certificate valid for more than {min_days} days", seen=_no_answer(hs))
+    assert leaf is not None, explain(
+        expected=f"a certificate valid for more than {min_days} days", seen=_no_answer(hs)
+    )
     days = leaf.days_left()
     state = "expired" if days < 0 else "expires"
     assert days > min_days, explain(
@@ -50,7 +53,7 @@ def test_tls_cert_already_valid(tls_endpoint, probe, explain):
     now = datetime.now(UTC)
     assert leaf.not_before <= now, explain(
         expected="a certificate whose validity has started",
-        seen=f"not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC (clock skew or a certificate issued ahead)",
+        seen=f"not valid before {leaf.not_before:%Y-%m-%d %H:%M} UTC (clock skew, or issued ahead)",
     )
 
 
@@ -82,22 +85,32 @@ def test_tls_served_cert_matches_file(tls_with_cert_file, probe, explain):
 @pytest.mark.parametrize("version", _LEGACY)
 def test_tls_legacy_protocol_refused(tls_endpoint, version, probe, explain):
     result = probe.tls_version(tls_endpoint, version)
-    assert not result.unreachable, explain(expected=f"{version} refused", seen=f"no TLS answer: {result.error}")
-    assert not result.accepted, explain(expected=f"{version} refused (TLS 1.2+ only)", seen=f"{version} accepted")
+    assert not result.unreachable, explain(
+        expected=f"{version} refused", seen=f"no TLS answer: {result.error}"
+    )
+    assert not result.accepted, explain(
+        expected=f"{version} refused (TLS 1.2+ only)", seen=f"{version} accepted"
+    )
 
 
 @pytest.mark.check("TLS-PROTOCOLS")
 def test_tls_minimum_protocol_accepted(tls_endpoint, probe, threshold, explain):
     minimum = threshold("min_version")
-    accepted = [v for v in _ORDER[_ORDER.index(minimum):] if probe.tls_version(tls_endpoint, v).accepted]
-    assert accepted, explain(expected=f"{minimum} or newer accepted", seen="no modern protocol version accepted")
+    accepted = [v for v in _ORDER[_ORDER.index(minimum) :] if probe.tls_version(tls_endpoint, v).accepted]
+    assert accepted, explain(
+        expected=f"{minimum} or newer accepted", seen="no modern protocol version accepted"
+    )
 
 
 @pytest.mark.check("TLS-PROTOCOLS")
 def test_http_redirects_to_https(tls_redirect, probe, explain):
     answer = probe.redirect(tls_redirect)
     location = answer.headers.get("location", "")
-    seen = f"no response: {answer.error}" if answer.status is None else f"HTTP {answer.status}, Location {location!r}"
+    seen = (
+        f"no response: {answer.error}"
+        if answer.status is None
+        else f"HTTP {answer.status}, Location {location!r}"
+    )
     assert answer.status in (301, 302, 307, 308) and location.startswith("https://"), explain(
         expected=f"{tls_redirect.redirect_from} to redirect to https://", seen=seen
     )

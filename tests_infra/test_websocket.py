@@ -21,15 +21,18 @@ def _expected_reply(endpoint):
 @pytest.mark.check("WS-CONNECT-DIRECT")
 def test_websocket_direct_handshake(ws_direct, probe, explain):
     exchange = probe.websocket(ws_direct)
-    assert exchange.connected, explain(expected=f"101 Switching Protocols from {ws_direct.url}", seen=_seen(exchange))
+    assert exchange.connected, explain(
+        expected=f"101 Switching Protocols from {ws_direct.url}", seen=_seen(exchange)
+    )
 
 
 @pytest.mark.check("WS-CONNECT-DIRECT")
 def test_websocket_direct_round_trip(ws_direct, probe, explain):
     exchange = probe.websocket(ws_direct)
     reply = _expected_reply(ws_direct)
-    assert exchange.received == reply, explain(expected=f"reply {reply!r} to {ws_direct.message!r}",
-                                               seen=_seen(exchange))
+    assert exchange.received == reply, explain(
+        expected=f"reply {reply!r} to {ws_direct.message!r}", seen=_seen(exchange)
+    )
 
 
 @pytest.mark.check("WS-CONNECT-PROXY")
@@ -45,5 +48,6 @@ def test_websocket_proxy_handshake(ws_proxy, probe, explain):
 def test_websocket_proxy_round_trip(ws_proxy, probe, explain):
     exchange = probe.websocket(ws_proxy)
     reply = _expected_reply(ws_proxy)
-    assert exchange.received == reply, explain(expected=f"reply {reply!r} to {ws_proxy.message!r} through the proxy",
-                                               seen=_seen(exchange))
+    assert exchange.received == reply, explain(
+        expected=f"reply {reply!r} to {ws_proxy.message!r} through the proxy", seen=_seen(exchange)
+    )

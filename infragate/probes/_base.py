@@ -78,7 +78,7 @@ def describe_error(exc: BaseException) -> str:
         text = str(current).strip()
     text = " ".join(text.split("\n")[0].split())
     if isinstance(current, (TimeoutError, socket.timeout)) or "timed out" in text.lower():
-        return f"timed out ({text or type(current).__name__})"
+        return "timed out" if text.lower() in ("", "timed out") else f"timed out ({text})"
     if isinstance(current, ConnectionRefusedError) or "refused" in text.lower():
         return f"connection refused ({text})" if "refused" not in text.lower() else text
     return text or type(current).__name__

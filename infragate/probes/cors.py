@@ -32,11 +32,15 @@ class CorsAnswer:
 
     def allows_method(self, method: str) -> bool:
         """The method is listed (or '*' without credentials)."""
-        return method.lower() in self.allow_methods or ("*" in self.allow_methods and not self.allow_credentials)
+        return method.lower() in self.allow_methods or (
+            "*" in self.allow_methods and not self.allow_credentials
+        )
 
     def allows_header(self, header: str) -> bool:
         """The request header is listed (or '*' without credentials)."""
-        return header.lower() in self.allow_headers or ("*" in self.allow_headers and not self.allow_credentials)
+        return header.lower() in self.allow_headers or (
+            "*" in self.allow_headers and not self.allow_credentials
+        )
 
 
 def preflight(

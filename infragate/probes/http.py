@@ -55,11 +55,16 @@ def request(
 ) -> HttpAnswer:
     """Send one request with TLS verification on (system store or ``cafile``) and return what came back."""
     start = monotonic_ms()
-    limits = httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.read, pool=timeout.connect)
+    limits = httpx.Timeout(
+        connect=timeout.connect, read=timeout.read, write=timeout.read, pool=timeout.connect
+    )
     try:
-        with httpx.Client(
-            verify=client_context(cafile), timeout=limits, follow_redirects=follow_redirects
-        ) as client, client.stream(method, url, headers=dict(headers or {})) as response:
+        with (
+            httpx.Client(
+                verify=client_context(cafile), timeout=limits, follow_redirects=follow_redirects
+            ) as client,
+            client.stream(method, url, headers=dict(headers or {})) as response,
+        ):
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():

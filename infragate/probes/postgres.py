@@ -58,11 +58,17 @@ def status(
                 "SELECT 1, current_setting('server_version_num')::int, current_database(), current_user,"
                 " coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)"
             ).fetchone()
-            assert row is not None  # noqa: S101 - a SELECT without FROM returns one row
+            assert row is not None
             return PgStatus(
-                host, port, row[0] == 1, monotonic_ms() - start,
-                server_version=row[1], database=row[2], user=row[3], ssl_in_use=bool(row[4]),
-            )  # fmt: skip
+                host,
+                port,
+                row[0] == 1,
+                monotonic_ms() - start,
+                server_version=row[1],
+                database=row[2],
+                user=row[3],
+                ssl_in_use=bool(row[4]),
+            )
     except (psycopg.Error, OSError) as exc:
         text = describe_error(exc)
         unreachable = is_unreachable(exc) or "connection refused" in text.lower() or "timeout" in text.lower()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis as redislib
-
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -40,21 +39,32 @@ def ping(
     """Send PING on a fresh connection and report the reply (PONG when healthy)."""
     start = monotonic_ms()
     client = redislib.Redis(
-        host=host, port=port, db=db, username=username, password=password, ssl=tls,
-        socket_connect_timeout=timeout, socket_timeout=timeout,
+        host=host,
+        port=port,
+        db=db,
+        username=username,
+        password=password,
+        ssl=tls,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
         # redis-py >= 6 retries 3 times by default: one probe is one attempt, --wait does the retrying.
         retry=Retry(NoBackoff(), 0),
-    )  # fmt: skip
+    )
     try:
         # execute_command returns the raw reply, so we report exactly what the server said.
-        raw = client.execute_command("PING")
+        raw = client.execute_command("PING")  # type: ignore[no-untyped-call]
         reply = "PONG" if raw is True else (raw.decode() if isinstance(raw, bytes) else str(raw))
         return RedisPing(host, port, reply == "PONG", reply, monotonic_ms() - start)
     except (redislib.RedisError, OSError) as exc:
         return RedisPing(
-            host, port, False, None, monotonic_ms() - start,
-            error=describe_error(exc), unreachable=is_unreachable(exc) or isinstance(exc, redislib.ConnectionError)
-            and "auth" not in str(exc).lower(),
-        )  # fmt: skip
+            host,
+            port,
+            False,
+            None,
+            monotonic_ms() - start,
+            error=describe_error(exc),
+            unreachable=is_unreachable(exc)
+            or (isinstance(exc, redislib.ConnectionError) and "auth" not in str(exc).lower()),
+        )
     finally:
         client.close()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import _ssl
 import datetime as dt
 import hashlib
 import socket
 import ssl
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from infragate.probes._base import client_context, describe_error, is_unreachable, monotonic_ms
 
@@ -48,7 +50,7 @@ class Certificate:
         """Parse a DER certificate."""
         cert = x509.load_der_x509_certificate(der)
         try:
-            ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+            ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             sans = tuple(
                 [f"DNS:{n}" for n in ext.get_values_for_type(x509.DNSName)]
                 + [f"IP:{ip}" for ip in ext.get_values_for_type(x509.IPAddress)]
@@ -131,20 +133,32 @@ def handshake(
             protocol, cipher = tls.version(), (tls.cipher() or (None,))[0]
             # get_unverified_chain is private in 3.11/3.12 and public from 3.13 (python/cpython#109109).
             sslobj = tls._sslobj  # type: ignore[attr-defined]
-            ders = [c.public_bytes(1) if hasattr(c, "public_bytes") else c for c in sslobj.get_unverified_chain()]
+            ders = [c.public_bytes(_ssl.ENCODING_DER) for c in sslobj.get_unverified_chain()]
             chain = tuple(Certificate.from_der(bytes(d)) for d in ders)
     except (OSError, ssl.SSLError) as exc:
         return Handshake(
-            host, port, sni, False, None, None, None, (), monotonic_ms() - start,
-            error=describe_error(exc), unreachable=is_unreachable(exc),
-        )  # fmt: skip
+            host,
+            port,
+            sni,
+            False,
+            None,
+            None,
+            None,
+            (),
+            monotonic_ms() - start,
+            error=describe_error(exc),
+            unreachable=is_unreachable(exc),
+        )
     verified, verify_error = True, None
     try:
         with _connect(host, port, client_context(cafile), sni, timeout):
             pass
     except ssl.SSLCertVerificationError as exc:
         verified, verify_error = False, exc.verify_message or describe_error(exc)
-        if "hostname" in (verify_error or "").lower() or "ip address mismatch" in (verify_error or "").lower():
+        if (
+            "hostname" in (verify_error or "").lower()
+            or "ip address mismatch" in (verify_error or "").lower()
+        ):
             verify_error = f"{verify_error} (certificate names: {', '.join(chain[0].sans) if chain else '?'})"
     except (OSError, ssl.SSLError) as exc:
         verified, verify_error = False, describe_error(exc)
@@ -161,11 +175,15 @@ class ProtocolProbe:
     unreachable: bool = False
 
 
-def protocol_accepted(host: str, port: int, version: str, *, server_name: str | None = None,
-                      timeout: float) -> ProtocolProbe:
+def protocol_accepted(
+    host: str, port: int, version: str, *, server_name: str | None = None, timeout: float
+) -> ProtocolProbe:
     """Try a handshake allowing only ``version`` (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)."""
     ctx = client_context(verify=False)
-    ctx.minimum_version = ctx.maximum_version = _VERSIONS[version]
+    with warnings.catch_warnings():
+        # Pinning TLS 1.0/1.1 is deprecated in Python; probing whether a server still allows them is the point.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ctx.maximum_version = _VERSIONS[version]
     if version in ("TLSv1", "TLSv1.1"):
         # OpenSSL 3 refuses legacy versions at the default security level; lower it so that the
         # answer describes the server, not our client library.
@@ -176,4 +194,6 @@ def protocol_accepted(host: str, port: int, version: str, *, server_name: str | 
     except ssl.SSLError as exc:
         return ProtocolProbe(version, accepted=False, error=describe_error(exc))
     except OSError as exc:
-        return ProtocolProbe(version, accepted=False, error=describe_error(exc), unreachable=is_unreachable(exc))
+        return ProtocolProbe(
+            version, accepted=False, error=describe_error(exc), unreachable=is_unreachable(exc)
+        )

@@ -58,11 +58,22 @@ def round_trip(
     except InvalidStatus as exc:
         status = exc.response.status_code
         return WsExchange(
-            url, False, status, message, None, monotonic_ms() - start,
+            url,
+            False,
+            status,
+            message,
+            None,
+            monotonic_ms() - start,
             error=f"handshake answered HTTP {status} instead of 101 Switching Protocols",
-        )  # fmt: skip
+        )
     except (InvalidHandshake, WebSocketException, OSError, TimeoutError) as exc:
         return WsExchange(
-            url, False, None, message, None, monotonic_ms() - start,
-            error=describe_error(exc), unreachable=is_unreachable(exc),
-        )  # fmt: skip
+            url,
+            False,
+            None,
+            message,
+            None,
+            monotonic_ms() - start,
+            error=describe_error(exc),
+            unreachable=is_unreachable(exc),
+        )

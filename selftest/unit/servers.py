@@ -1,0 +1,74 @@
+"""Small real servers on loopback for offline probe tests (no mocks: real sockets, real TLS)."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+@contextmanager
+def http_server(handle: Handler, *, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """Serve every request with ``handle`` on 127.0.0.1; yields the port."""
+
+    class _Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            handle(self)
+
+        do_OPTIONS = do_POST = do_GET
+
+        def log_message(self, *args: Any) -> None:  # quiet test output
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def blackhole() -> Iterator[int]:
+    """A listening socket that never accepts nor answers: connects succeed, reads time out."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound then released)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def reply(status: int, body: str = "", headers: dict[str, str] | None = None) -> Handler:
+    """A handler answering every request the same way."""
+
+    def handle(req: http.server.BaseHTTPRequestHandler) -> None:
+        data = body.encode()
+        req.send_response(status)
+        for name, value in (headers or {}).items():
+            req.send_header(name, value)
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        req.wfile.write(data)
+
+    return handle

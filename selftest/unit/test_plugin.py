@@ -1,0 +1,126 @@
+"""The plugin as a user meets it: real `pytest tests_infra` runs against inventories written here.
+
+Offline: targets are closed ports, blackholes and tiny loopback servers, so these run anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from selftest.unit.servers import blackhole, closed_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_suite(tmp_path: Path, inventory: str, *args: str, env: dict[str, str] | None = None,
+              name: str = "t", quiet: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the check suite against an inventory file written into tmp_path."""
+    (tmp_path / f"{name}.toml").write_text(inventory)
+    cmd = [sys.executable, "-m", "pytest", "tests_infra", f"--inventory={tmp_path}",
+           f"--junitxml={tmp_path / 'junit.xml'}", f"--html={tmp_path / 'report.html'}",
+           "-p", "no:cacheprovider", *(["-q"] if quiet else []), *args]
+    if not any(a.startswith("--host") for a in args):
+        cmd.append(f"--host={name}")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
+    full_env.update(env or {})
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=full_env, timeout=120)
+
+
+def junit_cases(tmp_path: Path) -> dict[str, ET.Element]:
+    """JUnit testcases by name."""
+    tree = ET.parse(tmp_path / "junit.xml")
+    return {case.get("name", ""): case for case in tree.iter("testcase")}
+
+
+def test_unknown_host_is_one_line_usage_error(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, "", "--host=nope")
+    assert result.returncode == 4
+    assert "unknown target 'nope'" in result.stderr and "known targets: t" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_secret_is_usage_error_naming_key(tmp_path: Path) -> None:
+    inv = "[[redis]]\nname='c'\nhost='127.0.0.1'\npassword_env='SELFTEST_UNSET_SECRET'\n"
+    result = run_suite(tmp_path, inv)
+    assert result.returncode == 4
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "redis[0].password_env: environment variable SELFTEST_UNSET_SECRET is not set" in lines[0]
+
+
+def test_invalid_inventory_is_usage_error(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, "[[redis]]\nname='c'\nhost='127.0.0.1'\nprot=1\n")
+    assert result.returncode == 4 and "redis[0]: unknown key 'prot'" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_only_declared_components_run_and_summary_says_why(tmp_path: Path) -> None:
+    port = closed_port()
+    result = run_suite(tmp_path, f"[[redis]]\nname='cache'\nhost='127.0.0.1'\nport={port}\n")
+    assert result.returncode == 1
+    cases = junit_cases(tmp_path)
+    assert list(cases) == ["test_redis_answers_pong[t-cache]"]
+    failure = cases["test_redis_answers_pong[t-cache]"].find("failure")
+    assert failure is not None
+    message = failure.get("message", "")
+    assert f"[REDIS-PING] t/cache (127.0.0.1:{port}): expected PONG; seen" in message and "refused" in message
+    assert "remedy:" in message
+    assert "component postgres not declared: PG-CONNINFO, PG-READY" in result.stdout
+
+
+def test_report_header_names_target_and_components(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, f"[target]\nsensitive = true\n[[redis]]\nname='c'\nhost='127.0.0.1'\nport={closed_port()}\n",
+                       quiet=False)
+    assert "infragate target: t (" in result.stdout and "SENSITIVE" in result.stdout
+    assert "components: redis(1)" in result.stdout
+
+
+def test_blackholed_target_costs_one_timeout_not_one_per_test(tmp_path: Path) -> None:
+    with blackhole() as port:
+        inv = (
+            "[target]\nconnect_timeout = 1.0\nread_timeout = 1.0\n"
+            + "".join(f"[[http.endpoints]]\nname='e{i}'\nurl='http://127.0.0.1:{port}/{i}'\n" for i in range(4))
+            + f"[[redis]]\nname='r'\nhost='127.0.0.1'\nport={port}\n"
+        )
+        start = time.monotonic()
+        result = run_suite(tmp_path, inv)
+        elapsed = time.monotonic() - start
+    cases = junit_cases(tmp_path)
+    failures = [c.find("failure") for c in cases.values()]
+    assert len(cases) == 9 and all(f is not None for f in failures)
+    fast = [f for f in failures if f is not None and "unreachable (first seen in" in f.get("message", "")]
+    # e0's two tests share one probe (cached); every other test fails at once naming e0's test
+    assert len(fast) == 7, result.stdout[-2000:]
+    # one read timeout (1 s) plus interpreter start-up, not 9 timeouts
+    assert elapsed < 6, f"took {elapsed:.1f}s"
+
+
+def test_wait_retries_readiness_then_fails_with_the_cause(tmp_path: Path) -> None:
+    port = closed_port()
+    start = time.monotonic()
+    result = run_suite(tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={port}\n", "--wait=2", "-s")
+    elapsed = time.monotonic() - start
+    assert result.returncode == 1 and elapsed >= 2
+    assert f"waiting up to 2s for 127.0.0.1:{port}" in result.stderr + result.stdout
+
+
+def test_without_wait_nothing_retries(tmp_path: Path) -> None:
+    result = run_suite(tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={closed_port()}\n", "-s")
+    assert result.returncode == 1 and "waiting" not in result.stderr + result.stdout
+
+
+def test_junit_records_check_id_and_severity(tmp_path: Path) -> None:
+    run_suite(tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={closed_port()}\n")
+    case = junit_cases(tmp_path)["test_port_reachable[t-p]"]
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props == {"check": "HOST-PORT-REACHABLE", "severity": "critical"}
+
+
+def test_critical_marker_selects_the_deploy_gate(tmp_path: Path) -> None:
+    inv = f"[[postgres]]\nname='db'\nhost='127.0.0.1'\nport={closed_port()}\ndbname='d'\nuser='u'\n"
+    run_suite(tmp_path, inv, "-m", "critical")
+    assert list(junit_cases(tmp_path)) == ["test_postgres_accepts_connections[t-db]"]
