@@ -1,0 +1,43 @@
+"""Every fault breaks exactly the checks it should, with a message naming the cause.
+
+The faults are data (stack/faults.toml): each names the check ids that must fail, the ones that may fail
+as collateral, and a word the failure message must contain. A check never seen failing is not done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stack.api import faults
+
+INFRA_FAULTS = [f for f in faults() if not all(i.startswith("LOAD-") for i in f.expect_fail)]
+
+
+@pytest.mark.parametrize("fault", INFRA_FAULTS, ids=[f.name for f in INFRA_FAULTS])
+def test_fault_fails_the_right_checks(fault: Any, stack: Any, run_suite: Any) -> None:
+    stack.fault(fault.name)
+    try:
+        run = run_suite(name=f"fault-{fault.name}")
+    finally:
+        stack.heal(fault.name)
+    failed = run.failed()
+    assert run.returncode == 1, run.stdout[-3000:]
+    missing = set(fault.expect_fail) - set(failed)
+    assert not missing, f"{fault.name}: expected failures not seen: {sorted(missing)}; failed: {sorted(failed)}"
+    unrelated = set(failed) - set(fault.expect_fail) - set(fault.may_fail)
+    assert not unrelated, f"{fault.name}: unrelated checks failed: { {k: failed[k][0][:200] for k in unrelated} }"
+    for check_id in fault.expect_fail:
+        messages = failed[check_id]
+        assert any(fault.message.lower() in m.lower() for m in messages), (
+            f"{fault.name}: no {check_id} failure mentions {fault.message!r}: {messages[0][:400]}"
+        )
+        assert all("remedy:" in m or "unreachable (first seen in" in m for m in messages), messages
+
+
+def test_every_foundation_check_is_seen_failing() -> None:
+    from selftest.e2e.test_healthy import ISSUE_5_IDS
+
+    covered = {i for f in INFRA_FAULTS for i in f.expect_fail}
+    assert ISSUE_5_IDS <= covered, sorted(ISSUE_5_IDS - covered)
