@@ -54,8 +54,17 @@ _UNREACHABLE_ERRNOS = {
 
 def is_unreachable(exc: BaseException) -> bool:
     """True for errors that mean 'nothing answers there' (refused, timed out, no route, DNS)."""
-    seen: set[int] = set()
+    chain: list[BaseException] = []
     current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    # A TLS failure (bad certificate, protocol mismatch) means the server answered: not unreachable,
+    # unless the handshake itself timed out.
+    if any(isinstance(e, ssl.SSLError) and "timed out" not in str(e) for e in chain):
+        return False
+    seen: set[int] = set()
+    current = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, (TimeoutError, socket.timeout, socket.gaierror, ConnectionError)):

@@ -181,7 +181,7 @@ def protocol_accepted(
     """Try a handshake allowing only ``version`` (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)."""
     ctx = client_context(verify=False)
     with warnings.catch_warnings():
-        # Pinning TLS 1.0/1.1 is deprecated in Python; probing whether a server still allows them is the point.
+        # Pinning TLS 1.0/1.1 is deprecated in Python; whether a server still allows them is the point.
         warnings.simplefilter("ignore", DeprecationWarning)
         ctx.minimum_version = ctx.maximum_version = _VERSIONS[version]
     if version in ("TLSv1", "TLSv1.1"):

@@ -50,23 +50,77 @@ def _parse_junit(path: Path) -> list[dict[str, Any]]:
                 outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
                 message = (node.get("message") or "") + "\n" + (node.text or "")
                 break
-        cases.append({"name": case.get("name"), "check": props.get("check", "?"), "outcome": outcome,
-                      "message": message})
+        cases.append(
+            {
+                "name": case.get("name"),
+                "check": props.get("check", "?"),
+                "outcome": outcome,
+                "message": message,
+            }
+        )
     return cases
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Any]:
-    """The reference stack, healthy; stopped at the end only when this session started it."""
-    from stack import api
+class StackCli:
+    """The reference stack driven through its CLI in a subprocess.
 
-    already_up = all(part.up for part in api.status().values())
-    api.up()
-    api.heal_all()
-    yield api
-    api.heal_all()
+    Servers started from this process would be our children; through the CLI they are the stack's own,
+    re-parented and stopped by PID like in any other use.
+    """
+
+    def _run(self, *args: str) -> None:
+        proc = subprocess.run(
+            [sys.executable, "-m", "stack", *args], cwd=ROOT, capture_output=True, text=True, timeout=180
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"python -m stack {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+
+    def is_up(self) -> bool:
+        """True when every part of the stack is up."""
+        return (
+            subprocess.run(
+                [sys.executable, "-m", "stack", "status"], cwd=ROOT, capture_output=True, timeout=60
+            ).returncode
+            == 0
+        )
+
+    def up(self) -> None:
+        """Start what is not running (and heal active faults)."""
+        self._run("up")
+
+    def down(self) -> None:
+        """Stop the stack by PID."""
+        self._run("down")
+
+    def fault(self, name: str) -> None:
+        """Apply a fault; returns once it is live."""
+        self._run("fault", name)
+
+    def heal(self, name: str) -> None:
+        """Heal a fault; returns once the stack is healthy again."""
+        self._run("heal", name)
+
+    def heal_all(self) -> None:
+        """Heal every active fault."""
+        self._run("heal-all")
+
+    def secrets(self) -> dict[str, str]:
+        """The stack's generated secrets by environment-variable name."""
+        from stack import api
+
+        return api.secrets()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackCli]:
+    """The reference stack, healthy; stopped at the end only when this session started it."""
+    cli = StackCli()
+    already_up = cli.is_up()
+    cli.up()
+    yield cli
+    cli.heal_all()
     if not already_up:
-        api.down()
+        cli.down()
 
 
 @pytest.fixture(scope="session")
@@ -83,9 +137,20 @@ def run_suite(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
 
     def run(*args: str, name: str = "run") -> SuiteRun:
         out = tmp_path_factory.mktemp(name)
-        cmd = [sys.executable, "-m", "pytest", "tests_infra", "--host=local", "-p", "no:cacheprovider",
-               f"--junitxml={out / 'junit.xml'}", f"--html={out / 'report.html'}", "-o",
-               "junit_suite_name=infragate-local", *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests_infra",
+            "--host=local",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={out / 'junit.xml'}",
+            f"--html={out / 'report.html'}",
+            "-o",
+            "junit_suite_name=infragate-local",
+            *args,
+        ]
         proc = subprocess.run(cmd, cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=300)
         (out / "stdout.txt").write_text(proc.stdout)
         junit = out / "junit.xml"

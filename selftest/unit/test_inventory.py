@@ -31,7 +31,9 @@ def test_local_inventory_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     target = load_target(ROOT / "inventory" / "local.toml")
     assert target.name == "local" and not target.sensitive
     assert [e.name for e in components(target, "tls.endpoints")] == ["proxy"]
-    assert target.postgres[0].password_env is not None and target.postgres[0].password_env.value == "pg-secret"
+    assert (
+        target.postgres[0].password_env is not None and target.postgres[0].password_env.value == "pg-secret"
+    )
 
 
 def test_example_inventory_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,18 +55,36 @@ def test_secret_repr_never_shows_value() -> None:
         ("[target]\nconnect_timeout = 'fast'\n", "connect_timeout: expected a number, got 'fast'"),
         ("[[redis]]\nname = 'c'\nhost = 'h'\nport = '6379'\n", "redis[0].port: expected an integer"),
         ("[[redis]]\nhost = 'h'\n", "redis[0]: missing required key 'name'"),
-        ("[[postgres]]\nname='p'\nhost='h'\ndbname='d'\nuser='u'\npassword_env='NOPE_UNSET_VAR'\n",
-         "postgres[0].password_env: environment variable NOPE_UNSET_VAR is not set"),
-        ("[[redis]]\nname='c'\nhost='h'\npassword_env='s3cr3t pasted here'\n",
-         "password_env: expected the NAME of an environment variable"),
-        ("[thresholds.TLS-CERT-EXPIRY]\nmin_dayz = 3\n", "thresholds.TLS-CERT-EXPIRY.min_dayz: unknown threshold"),
+        (
+            "[[postgres]]\nname='p'\nhost='h'\ndbname='d'\nuser='u'\npassword_env='NOPE_UNSET_VAR'\n",
+            "postgres[0].password_env: environment variable NOPE_UNSET_VAR is not set",
+        ),
+        (
+            "[[redis]]\nname='c'\nhost='h'\npassword_env='s3cr3t pasted here'\n",
+            "password_env: expected the NAME of an environment variable",
+        ),
+        (
+            "[thresholds.TLS-CERT-EXPIRY]\nmin_dayz = 3\n",
+            "thresholds.TLS-CERT-EXPIRY.min_dayz: unknown threshold",
+        ),
         ("[thresholds.NOT-A-CHECK]\nx = 1\n", "thresholds.NOT-A-CHECK: not a catalog check id"),
         ("[target]\nname = 'x'\n", "target.name: set by the file name"),
         ("[[tls.endpoints]]\nname='p'\nhost='h'\nmin_version='TLSv1'\n", "expected one of TLSv1.2, TLSv1.3"),
         ("not toml ===", "not valid TOML"),
     ],
-    ids=["unknown-key", "wrong-type", "string-port", "missing-key", "unset-secret", "pasted-secret",
-         "unknown-threshold", "unknown-check", "name-in-file", "literal", "bad-toml"],
+    ids=[
+        "unknown-key",
+        "wrong-type",
+        "string-port",
+        "missing-key",
+        "unset-secret",
+        "pasted-secret",
+        "unknown-threshold",
+        "unknown-check",
+        "name-in-file",
+        "literal",
+        "bad-toml",
+    ],
 )
 def test_invalid_inventory_is_one_line_naming_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = _write(tmp_path, text)

@@ -17,13 +17,29 @@ from selftest.unit.servers import blackhole, closed_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_suite(tmp_path: Path, inventory: str, *args: str, env: dict[str, str] | None = None,
-              name: str = "t", quiet: bool = True) -> subprocess.CompletedProcess[str]:
+def run_suite(
+    tmp_path: Path,
+    inventory: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    name: str = "t",
+    quiet: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Run the check suite against an inventory file written into tmp_path."""
     (tmp_path / f"{name}.toml").write_text(inventory)
-    cmd = [sys.executable, "-m", "pytest", "tests_infra", f"--inventory={tmp_path}",
-           f"--junitxml={tmp_path / 'junit.xml'}", f"--html={tmp_path / 'report.html'}",
-           "-p", "no:cacheprovider", *(["-q"] if quiet else []), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests_infra",
+        f"--inventory={tmp_path}",
+        f"--junitxml={tmp_path / 'junit.xml'}",
+        f"--html={tmp_path / 'report.html'}",
+        "-p",
+        "no:cacheprovider",
+        *(["-q"] if quiet else []),
+        *args,
+    ]
     if not any(a.startswith("--host") for a in args):
         cmd.append(f"--host={name}")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
@@ -49,7 +65,10 @@ def test_missing_secret_is_usage_error_naming_key(tmp_path: Path) -> None:
     result = run_suite(tmp_path, inv)
     assert result.returncode == 4
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "redis[0].password_env: environment variable SELFTEST_UNSET_SECRET is not set" in lines[0]
+    assert (
+        len(lines) == 1
+        and "redis[0].password_env: environment variable SELFTEST_UNSET_SECRET is not set" in lines[0]
+    )
 
 
 def test_invalid_inventory_is_usage_error(tmp_path: Path) -> None:
@@ -73,8 +92,11 @@ def test_only_declared_components_run_and_summary_says_why(tmp_path: Path) -> No
 
 
 def test_report_header_names_target_and_components(tmp_path: Path) -> None:
-    result = run_suite(tmp_path, f"[target]\nsensitive = true\n[[redis]]\nname='c'\nhost='127.0.0.1'\nport={closed_port()}\n",
-                       quiet=False)
+    result = run_suite(
+        tmp_path,
+        f"[target]\nsensitive = true\n[[redis]]\nname='c'\nhost='127.0.0.1'\nport={closed_port()}\n",
+        quiet=False,
+    )
     assert "infragate target: t (" in result.stdout and "SENSITIVE" in result.stdout
     assert "components: redis(1)" in result.stdout
 
@@ -83,7 +105,9 @@ def test_blackholed_target_costs_one_timeout_not_one_per_test(tmp_path: Path) ->
     with blackhole() as port:
         inv = (
             "[target]\nconnect_timeout = 1.0\nread_timeout = 1.0\n"
-            + "".join(f"[[http.endpoints]]\nname='e{i}'\nurl='http://127.0.0.1:{port}/{i}'\n" for i in range(4))
+            + "".join(
+                f"[[http.endpoints]]\nname='e{i}'\nurl='http://127.0.0.1:{port}/{i}'\n" for i in range(4)
+            )
             + f"[[redis]]\nname='r'\nhost='127.0.0.1'\nport={port}\n"
         )
         start = time.monotonic()
@@ -102,7 +126,9 @@ def test_blackholed_target_costs_one_timeout_not_one_per_test(tmp_path: Path) ->
 def test_wait_retries_readiness_then_fails_with_the_cause(tmp_path: Path) -> None:
     port = closed_port()
     start = time.monotonic()
-    result = run_suite(tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={port}\n", "--wait=2", "-s")
+    result = run_suite(
+        tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={port}\n", "--wait=2", "-s"
+    )
     elapsed = time.monotonic() - start
     assert result.returncode == 1 and elapsed >= 2
     assert f"waiting up to 2s for 127.0.0.1:{port}" in result.stderr + result.stdout

@@ -57,16 +57,26 @@ def test_cors_preflight_reads_allow_headers() -> None:
         "Access-Control-Allow-Headers": "Authorization, Content-Type",
     }
     with http_server(reply(200, "", headers)) as port:
-        answer = cors.preflight(f"http://127.0.0.1:{port}/api", origin="https://app.test", method="POST",
-                                request_headers=["Authorization"], timeout=FAST)
+        answer = cors.preflight(
+            f"http://127.0.0.1:{port}/api",
+            origin="https://app.test",
+            method="POST",
+            request_headers=["Authorization"],
+            timeout=FAST,
+        )
     assert answer.allow_origin == "https://app.test" and answer.allow_credentials
     assert answer.allows_method("post") and answer.allows_header("authorization")
     assert not answer.allows_method("DELETE")
 
 
 def test_cors_wildcard_does_not_cover_credentialed_methods() -> None:
-    headers = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true",
-               "Access-Control-Allow-Methods": "*"}
+    headers = {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Allow-Methods": "*",
+    }
     with http_server(reply(204, "", headers)) as port:
-        answer = cors.preflight(f"http://127.0.0.1:{port}/", origin="https://x.test", method="PUT", timeout=FAST)
+        answer = cors.preflight(
+            f"http://127.0.0.1:{port}/", origin="https://x.test", method="PUT", timeout=FAST
+        )
     assert answer.allow_origin == "*" and not answer.allows_method("PUT")

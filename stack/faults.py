@@ -1,0 +1,267 @@
+"""Fault actions keyed by the names in faults.toml: apply and heal, both idempotent, both return when live."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from stack import config, probes, proc, tls
+from stack.layout import PACKAGE_DIR
+from stack.parts import Context, NginxPart, Part, PartError, ServicePart, make_parts
+
+CATALOG_FILE = PACKAGE_DIR / "faults.toml"
+LIVE_TIMEOUT = 30.0
+CERT_NOT_RELOADED = "cert-not-reloaded"
+ALLOWED_ORIGIN = "https://app.example.test"
+FOREIGN_ORIGIN = "https://evil.example.test"
+
+
+class FaultError(RuntimeError):
+    """A fault could not be applied or healed (unknown name, stack not up, effect not observable)."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One entry of faults.toml."""
+
+    name: str
+    description: str
+    expect_fail: tuple[str, ...]
+    may_fail: tuple[str, ...]
+    message: str
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+    def message_for(self, check_id: str) -> str:
+        """The word a failure of ``check_id`` must contain under this fault."""
+        return self.messages.get(check_id, self.message)
+
+
+def catalog() -> list[Fault]:
+    """Every fault of faults.toml, in file order."""
+    with CATALOG_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    return [
+        Fault(
+            name=f["name"],
+            description=f["description"],
+            expect_fail=tuple(f["expect_fail"]),
+            may_fail=tuple(f.get("may_fail", ())),
+            message=f["message"],
+            messages=dict(f.get("messages", {})),
+        )
+        for f in data["fault"]
+    ]
+
+
+Probe = Callable[[Context], bool]
+
+
+@dataclass(frozen=True)
+class Action:
+    """How a fault breaks the stack and how to see it: `broken` is true while the fault is observable."""
+
+    needs: tuple[str, ...]
+    broken: Probe
+    healthy: Probe
+    stops: str | None = None
+
+
+def _served_fp(ctx: Context) -> str:
+    return tls.der_fingerprint(probes.served_leaf_der(ctx.ports.nginx_https))
+
+
+def _serves(kind: str) -> Probe:
+    def probe(ctx: Context) -> bool:
+        return _served_fp(ctx) == tls.leaf_fingerprint(ctx.tls.fault_chain(kind).read_bytes())
+
+    return probe
+
+
+def _serves_disk_cert(ctx: Context) -> bool:
+    return _served_fp(ctx) == tls.leaf_fingerprint(ctx.tls.server_chain.read_bytes())
+
+
+def _not(probe: Probe) -> Probe:
+    return lambda ctx: not probe(ctx)
+
+
+def _port_closed(part: str) -> Probe:
+    def probe(ctx: Context) -> bool:
+        return not any(proc.port_open(p) for p in make_parts(ctx)[part].ports())
+
+    return probe
+
+
+def _part_ready(part: str) -> Probe:
+    return lambda ctx: make_parts(ctx)[part].probe()
+
+
+def _tls10(ctx: Context) -> bool:
+    return probes.tls10_accepted(ctx.ports.nginx_https)
+
+
+def _ws_proxy_ok(ctx: Context) -> bool:
+    return probes.ws_echo(f"wss://localhost:{ctx.ports.nginx_https}/ws", ctx.tls.ca)
+
+
+def _wildcard(ctx: Context) -> bool:
+    return probes.preflight_allow_origin(ctx.ports.service, FOREIGN_ORIGIN) == "*"
+
+
+def _allowed_origin_echoed(ctx: Context) -> bool:
+    return probes.preflight_allow_origin(ctx.ports.service, ALLOWED_ORIGIN) == ALLOWED_ORIGIN
+
+
+def _api_slow(ctx: Context) -> bool:
+    # 1.4 s, not 1.5 s: timer granularity; a healthy /api/items answers in milliseconds.
+    return probes.api_latency_s(ctx.ports.service) >= (config.API_SLOW_MS - 100) / 1000
+
+
+def _api_fast(ctx: Context) -> bool:
+    return probes.api_latency_s(ctx.ports.service) < 0.5
+
+
+def _stop_action(part: str) -> Action:
+    return Action(needs=(part,), broken=_port_closed(part), healthy=_part_ready(part), stops=part)
+
+
+def _cert_action(kind: str) -> Action:
+    return Action(needs=("nginx",), broken=_serves(kind), healthy=_serves_disk_cert)
+
+
+ACTIONS: dict[str, Action] = {
+    "service-stopped": _stop_action("service"),
+    "cert-expired": _cert_action("expired"),
+    "cert-untrusted": _cert_action("untrusted"),
+    "cert-wrong-host": _cert_action("wrong-host"),
+    CERT_NOT_RELOADED: Action(needs=("nginx",), broken=_not(_serves_disk_cert), healthy=_serves_disk_cert),
+    config.TLS10_FAULT: Action(needs=("nginx",), broken=_tls10, healthy=_not(_tls10)),
+    config.CORS_WILDCARD_FAULT: Action(needs=("service",), broken=_wildcard, healthy=_allowed_origin_echoed),
+    config.CORS_ORIGIN_FAULT: Action(
+        needs=("service",), broken=_not(_allowed_origin_echoed), healthy=_allowed_origin_echoed
+    ),
+    config.WS_HEADERS_FAULT: Action(
+        needs=("nginx", "service"), broken=_not(_ws_proxy_ok), healthy=_ws_proxy_ok
+    ),
+    "postgres-stopped": _stop_action("postgres"),
+    "redis-stopped": _stop_action("redis"),
+    "port-closed": _stop_action("sshd"),
+    config.API_SLOW_FAULT: Action(needs=("service",), broken=_api_slow, healthy=_api_fast),
+}
+
+
+def _check_name(name: str) -> Action:
+    known = {f.name for f in catalog()}
+    if name not in known or name not in ACTIONS:
+        raise FaultError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
+    return ACTIONS[name]
+
+
+def active(ctx: Context) -> list[str]:
+    """Active faults (marker present), in catalog order."""
+    present = ctx.active_faults()
+    return [f.name for f in catalog() if f.name in present]
+
+
+def converge(ctx: Context) -> None:
+    """Render the fault-dependent files for the active markers; reload/restart running parts they changed."""
+    nginx, service = NginxPart(ctx), ServicePart(ctx)
+    if nginx.write_conf() and nginx.running() is not None:
+        nginx.reload()
+    if service.write_fault_files() and service.running() is not None:
+        # The service reads cors.json at startup only.
+        service.restart()
+
+
+def _swap_certificate(ctx: Context) -> None:
+    backup = ctx.lay.fault_state / "server.pem.orig"
+    # Keep the first original: applying twice must not back up the replacement.
+    if not backup.exists():
+        shutil.copy2(ctx.tls.server_chain, backup)
+        tls.write_server_chain(ctx.tls, tls.reissue_server_chain(ctx.tls))
+
+
+def _restore_certificate(ctx: Context) -> None:
+    backup = ctx.lay.fault_state / "server.pem.orig"
+    if backup.exists():
+        tls.write_server_chain(ctx.tls, backup.read_bytes())
+        backup.unlink()
+    nginx = NginxPart(ctx)
+    # nginx normally still serves the original; if it was reloaded meanwhile it serves the replacement.
+    if nginx.running() is not None and not _safe(_serves_disk_cert, ctx):
+        nginx.reload()
+
+
+def _safe(probe: Probe, ctx: Context) -> bool:
+    try:
+        return probe(ctx)
+    except Exception:
+        return False
+
+
+def _wait(probe: Probe, ctx: Context, what: str) -> float:
+    start = time.monotonic()
+    if not proc.wait_until(lambda: probe(ctx), LIVE_TIMEOUT, interval=0.1):
+        raise FaultError(f"{what} not observable after {LIVE_TIMEOUT:.0f} s")
+    return time.monotonic() - start
+
+
+def _not_running(parts: dict[str, Part], names: tuple[str, ...]) -> list[str]:
+    return [n for n in names if parts[n].running() is None]
+
+
+def apply(ctx: Context, name: str) -> float:
+    """Apply fault NAME and wait until its effect is observable; returns the seconds it took."""
+    action = _check_name(name)
+    parts = make_parts(ctx)
+    missing = _not_running(parts, action.needs)
+    if missing and name not in ctx.active_faults():
+        raise FaultError(f"cannot apply {name}: {', '.join(missing)} not running (python -m stack up)")
+    start = time.monotonic()
+    # Marker first: if anything below fails, heal/heal-all/up still know what to undo.
+    ctx.lay.active_faults.mkdir(parents=True, exist_ok=True)
+    (ctx.lay.active_faults / name).write_text(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+    if action.stops is not None:
+        parts[action.stops].stop()
+    if name == CERT_NOT_RELOADED:
+        _swap_certificate(ctx)
+    try:
+        converge(ctx)
+    except PartError as err:
+        raise FaultError(f"{name}: {err}") from err
+    _wait(action.broken, ctx, f"fault {name}")
+    return time.monotonic() - start
+
+
+def heal(ctx: Context, name: str, *, start_parts: bool = True) -> float:
+    """Undo fault NAME (whether or not it is marked) and wait until healthy again; returns seconds taken.
+
+    With start_parts=False (used by `up`, which starts every part itself) a stopped part is not started and
+    nothing is awaited for parts that do not run.
+    """
+    action = _check_name(name)
+    start = time.monotonic()
+    (ctx.lay.active_faults / name).unlink(missing_ok=True)
+    try:
+        if name == CERT_NOT_RELOADED:
+            _restore_certificate(ctx)
+        converge(ctx)
+        parts = make_parts(ctx)
+        if action.stops is not None and start_parts and parts[action.stops].running() is None:
+            parts[action.stops].start()
+    except PartError as err:
+        raise FaultError(f"{name}: {err}") from err
+    if not _not_running(parts, action.needs):
+        _wait(action.healthy, ctx, f"heal of {name}")
+    return time.monotonic() - start
+
+
+def heal_all(ctx: Context, *, start_parts: bool = True) -> list[tuple[str, float]]:
+    """Heal every active fault (and a leftover certificate backup); returns (name, seconds) per heal."""
+    names = active(ctx)
+    if (ctx.lay.fault_state / "server.pem.orig").exists() and CERT_NOT_RELOADED not in names:
+        names.append(CERT_NOT_RELOADED)
+    return [(name, heal(ctx, name, start_parts=start_parts)) for name in names]

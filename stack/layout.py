@@ -1,0 +1,168 @@
+"""Where the stack keeps its state and which ports it listens on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+TEMPLATES = PACKAGE_DIR / "templates"
+DEFAULT_PORT_BASE = 18400
+LOOPBACK = "127.0.0.1"
+
+# Offsets from the port base. The inventory hard-codes the defaults (base 18400), so these never change.
+PORT_OFFSETS: dict[str, int] = {
+    "service": 0,
+    "nginx_http": 80,
+    "nginx_https": 43,
+    "postgres": 32,
+    "redis": 79,
+    "prometheus": 90,
+    "alertmanager": 93,
+    "sshd": 22,
+}
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The TCP ports of every listener, all on 127.0.0.1."""
+
+    service: int
+    nginx_http: int
+    nginx_https: int
+    postgres: int
+    redis: int
+    prometheus: int
+    alertmanager: int
+    sshd: int
+
+
+def port_base() -> int:
+    """The port base: INFRAGATE_STACK_PORT_BASE or 18400."""
+    raw = os.environ.get("INFRAGATE_STACK_PORT_BASE", "").strip()
+    return int(raw) if raw else DEFAULT_PORT_BASE
+
+
+def ports() -> Ports:
+    """All listener ports computed from the port base."""
+    base = port_base()
+    return Ports(**{name: base + offset for name, offset in PORT_OFFSETS.items()})
+
+
+def run_dir() -> Path:
+    """The single directory holding all runtime state (INFRAGATE_RUN_DIR, relative to the repo root)."""
+    raw = os.environ.get("INFRAGATE_RUN_DIR", "").strip()
+    if not raw:
+        return REPO_ROOT / ".run" / "stack"
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Every path under the run dir, in one place so parts and faults agree on them."""
+
+    root: Path
+
+    @property
+    def logs(self) -> Path:
+        """Log files of every part except PostgreSQL (whose log must be writable by postgres)."""
+        return self.root / "logs"
+
+    @property
+    def pids(self) -> Path:
+        """Pidfiles and start-time records of the processes we started."""
+        return self.root / "pids"
+
+    @property
+    def tls(self) -> Path:
+        """Certificates and keys."""
+        return self.root / "tls"
+
+    @property
+    def pg(self) -> Path:
+        """PostgreSQL root (owned by postgres): data/, sock/, postgres.log."""
+        return self.root / "pg"
+
+    @property
+    def redis(self) -> Path:
+        """Redis config and dump."""
+        return self.root / "redis"
+
+    @property
+    def nginx(self) -> Path:
+        """nginx prefix: config, pid file, temp paths."""
+        return self.root / "nginx"
+
+    @property
+    def service(self) -> Path:
+        """Sample service configuration (cors.json)."""
+        return self.root / "service"
+
+    @property
+    def prometheus(self) -> Path:
+        """Prometheus config, rules and TSDB."""
+        return self.root / "prometheus"
+
+    @property
+    def alertmanager(self) -> Path:
+        """Alertmanager config and storage."""
+        return self.root / "alertmanager"
+
+    @property
+    def ssh(self) -> Path:
+        """sshd config, host key, client key pair, client ssh_config."""
+        return self.root / "ssh"
+
+    @property
+    def faults(self) -> Path:
+        """Fault hooks read by the service (api_latency_ms) and fault state."""
+        return self.root / "faults"
+
+    @property
+    def active_faults(self) -> Path:
+        """One marker file per applied fault."""
+        return self.faults / "active"
+
+    @property
+    def fault_state(self) -> Path:
+        """What a fault needs to restore the healthy state (e.g. the original server.pem)."""
+        return self.faults / "state"
+
+    @property
+    def secrets_file(self) -> Path:
+        """`export NAME=value` lines, mode 600."""
+        return self.root / "secrets.env"
+
+    @property
+    def lock_file(self) -> Path:
+        """Serialises mutating commands (up, down, fault, heal) across processes."""
+        return self.root / ".lock"
+
+    def ensure(self) -> None:
+        """Create the directories that every part relies on."""
+        # 0755 so that nginx workers (nobody) and postgres can traverse to their own subdirectories.
+        for path in (
+            self.root,
+            self.logs,
+            self.pids,
+            self.tls,
+            self.redis,
+            self.nginx,
+            self.service,
+            self.prometheus,
+            self.alertmanager,
+            self.ssh,
+            self.faults,
+            self.active_faults,
+            self.fault_state,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+
+
+def layout() -> Layout:
+    """The layout of the current run dir."""
+    return Layout(run_dir())

@@ -1,0 +1,532 @@
+"""The sample service of the reference stack: small but real (health, auth, API, WebSocket, metrics, CORS)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import itertools
+import json
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+import psycopg
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, WebSocket, status
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from pydantic import BaseModel, Field
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
+
+USERNAME = "demo"
+ALGORITHM = "HS256"
+REFRESH_TTL = 86400
+LATENCY_CACHE_S = 0.5
+DEFAULT_CORS: dict[str, Any] = {
+    "mode": "allow-list",
+    "allow_origins": ["https://app.example.test", "http://localhost:3000"],
+    "allow_credentials": True,
+    "allow_methods": ["GET", "POST", "OPTIONS"],
+    "allow_headers": ["Authorization", "Content-Type"],
+}
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise RuntimeError(f"environment variable {name} is required")
+    return value
+
+
+def _optional_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    jwt_secret: str
+    app_password: str
+    pg_password: str
+    redis_password: str
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 18432
+    pg_user: str = "infragate"
+    pg_db: str = "appdb"
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 18479
+    access_ttl: int = 900
+    chat_latency_ms: int = 800
+    cors_file: Path | None = None
+    latency_file: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings from INFRAGATE_LOCAL_* secrets and INFRAGATE_SERVICE_* tunables."""
+        return cls(
+            jwt_secret=_env("INFRAGATE_LOCAL_JWT_SECRET"),
+            app_password=_env("INFRAGATE_LOCAL_APP_PASSWORD"),
+            pg_password=_env("INFRAGATE_LOCAL_PG_PASSWORD", ""),
+            redis_password=_env("INFRAGATE_LOCAL_REDIS_PASSWORD", ""),
+            pg_host=_env("INFRAGATE_SERVICE_PG_HOST", "127.0.0.1"),
+            pg_port=int(_env("INFRAGATE_SERVICE_PG_PORT", "18432")),
+            pg_user=_env("INFRAGATE_SERVICE_PG_USER", "infragate"),
+            pg_db=_env("INFRAGATE_SERVICE_PG_DB", "appdb"),
+            redis_host=_env("INFRAGATE_SERVICE_REDIS_HOST", "127.0.0.1"),
+            redis_port=int(_env("INFRAGATE_SERVICE_REDIS_PORT", "18479")),
+            access_ttl=int(_env("INFRAGATE_SERVICE_ACCESS_TTL", "900")),
+            chat_latency_ms=int(_env("INFRAGATE_SERVICE_CHAT_LATENCY_MS", "800")),
+            cors_file=_optional_path("INFRAGATE_SERVICE_CORS_FILE"),
+            latency_file=_optional_path("INFRAGATE_SERVICE_LATENCY_FILE"),
+        )
+
+
+def load_cors(path: Path | None) -> dict[str, Any]:
+    """CORS configuration: the JSON file merged over the defaults (defaults when absent)."""
+    cfg = dict(DEFAULT_CORS)
+    if path is not None and path.exists():
+        cfg.update(json.loads(path.read_text()))
+    return cfg
+
+
+class Metrics:
+    """Prometheus metrics in a registry of their own (several apps may live in one test process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests by method, route and status",
+            ["method", "path", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds", "HTTP request latency by route", ["path"], registry=self.registry
+        )
+        self.ws_active = Gauge("ws_connections_active", "Open WebSocket connections", registry=self.registry)
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by route template (not raw path: bounded label cardinality)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status_code = 500  # what the client gets if the app raises before answering
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], path, str(status_code)).inc()
+            self.metrics.latency.labels(path).observe(time.perf_counter() - start)
+
+
+class WildcardCredentialsCORS:
+    """The classic misconfiguration: `Access-Control-Allow-Origin: *` together with credentials allowed."""
+
+    def __init__(self, app: ASGIApp, cfg: dict[str, Any]) -> None:
+        self.app = app
+        self.methods = ", ".join(cfg["allow_methods"])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        preflight = "origin" in headers and "access-control-request-method" in headers
+        if scope["method"] == "OPTIONS" and preflight:
+            response = PlainTextResponse(
+                "OK",
+                headers={
+                    "Access-Control-Allow-Origin": "*",
+                    "Access-Control-Allow-Credentials": "true",
+                    "Access-Control-Allow-Methods": self.methods,
+                    "Access-Control-Allow-Headers": headers.get("access-control-request-headers", "*"),
+                    "Access-Control-Max-Age": "600",
+                },
+            )
+            await response(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                out = MutableHeaders(scope=message)
+                out["Access-Control-Allow-Origin"] = "*"
+                out["Access-Control-Allow-Credentials"] = "true"
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+class LatencyFault:
+    """Reads the api_latency_ms fault hook, at most every 0.5 s (a stat per request would be wasteful)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._value = 0
+        self._read_at = float("-inf")
+
+    def current_ms(self) -> int:
+        """Injected latency in ms (0 when the hook file is absent)."""
+        now = time.monotonic()
+        if self.path is not None and now - self._read_at >= LATENCY_CACHE_S:
+            try:
+                self._value = max(0, int(self.path.read_text().strip() or 0))
+            except (FileNotFoundError, ValueError):
+                self._value = 0
+            self._read_at = now
+        return self._value
+
+
+@dataclass
+class State:
+    """Per-app runtime state."""
+
+    settings: Settings
+    metrics: Metrics
+    latency: LatencyFault
+    redis: aioredis.Redis | None = None
+    alerts: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+
+
+class LoginIn(BaseModel):
+    """POST /auth/login body."""
+
+    username: str = Field(min_length=1, max_length=128)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class RefreshIn(BaseModel):
+    """POST /auth/refresh body."""
+
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class ItemIn(BaseModel):
+    """POST /api/items body."""
+
+    name: str = Field(min_length=1, max_length=100)
+    price: float = Field(ge=0, le=1_000_000)
+    tags: list[Annotated[str, Field(min_length=1, max_length=30)]] = Field(
+        default_factory=list, max_length=10
+    )
+
+
+class ChatIn(BaseModel):
+    """POST /api/chat body."""
+
+    message: str = Field(min_length=1, max_length=4000)
+
+
+ITEMS: list[dict[str, Any]] = [
+    {
+        "id": i,
+        "name": f"item-{i:02d}",
+        "price": round(1.25 * i, 2),
+        "tags": ["demo", "even" if i % 2 == 0 else "odd"],
+    }
+    for i in range(1, 21)
+]
+ITEMS_BY_ID = {item["id"]: item for item in ITEMS}
+
+INDEX_HTML = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>infragate sample service</title></head>
+<body>
+<h1>infragate sample service</h1>
+<p>Reference target of infragate: health, auth, items API, chat, WebSocket echo and Prometheus metrics.</p>
+<ul>
+<li><a href="/health">/health</a> and <a href="/health?detailed=true">/health?detailed=true</a></li>
+<li><a href="/api/items">/api/items</a></li>
+<li><a href="/metrics">/metrics</a></li>
+<li><a href="/docs">/docs</a></li>
+</ul>
+</body>
+</html>
+"""
+
+
+def _auth_error(code: str, message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail={"code": code, "message": message},
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def issue_token(settings: Settings, subject: str, kind: str, ttl: int) -> str:
+    """A signed JWT with sub, iat, exp, type and a unique jti."""
+    now = int(time.time())
+    claims = {"sub": subject, "iat": now, "exp": now + ttl, "type": kind, "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
+
+
+def decode_token(settings: Settings, token: str, kind: str) -> dict[str, Any]:
+    """Verify signature, expiry and type; raises a 401 HTTPException with an error code."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "iat", "sub", "type"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise _auth_error("TOKEN_EXPIRED", "token has expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise _auth_error("INVALID_TOKEN", "token is invalid") from exc
+    if claims.get("type") != kind:
+        raise _auth_error("INVALID_TOKEN_TYPE", f"token type must be {kind}")
+    return claims
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip() or None
+    return None
+
+
+def current_user(request: Request, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Dependency: the claims of a valid access token from `Authorization: Bearer` (401 otherwise)."""
+    # Module level, not a closure: with postponed annotations FastAPI resolves names in module globals.
+    settings: Settings = request.app.state.settings
+    token = _bearer(authorization)
+    if token is None:
+        raise _auth_error("MISSING_TOKEN", "a bearer token is required")
+    return decode_token(settings, token, "access")
+
+
+async def _timed(check: Callable[[], Awaitable[None]]) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        await asyncio.wait_for(check(), timeout=3)
+        result: dict[str, Any] = {"status": "ok"}
+    except Exception as exc:  # the component's failure is the answer, not an error of ours
+        result = {"status": "error", "error": f"{type(exc).__name__}: {str(exc).strip()[:200]}"}
+    result["latency_ms"] = round((time.perf_counter() - start) * 1000, 2)
+    return result
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application (uvicorn: `stack.service.app:create_app --factory`)."""
+    settings = settings or Settings.from_env()
+    state = State(settings=settings, metrics=Metrics(), latency=LatencyFault(settings.latency_file))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        state.redis = aioredis.Redis(
+            host=settings.redis_host,
+            port=settings.redis_port,
+            password=settings.redis_password or None,
+            socket_timeout=1,
+            socket_connect_timeout=1,
+            # A health check reports the first failure; retries would only delay it.
+            retry=Retry(NoBackoff(), 0),
+        )
+        try:
+            yield
+        finally:
+            await state.redis.aclose()
+
+    app = FastAPI(title="infragate sample service", version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+
+    async def check_database() -> None:
+        async with await psycopg.AsyncConnection.connect(
+            host=settings.pg_host,
+            port=settings.pg_port,
+            user=settings.pg_user,
+            dbname=settings.pg_db,
+            password=settings.pg_password,
+            connect_timeout=2,
+            application_name="sample-service-health",
+        ) as conn:
+            cur = await conn.execute("SELECT 1")
+            await cur.fetchone()
+
+    async def check_cache() -> None:
+        assert state.redis is not None
+        await state.redis.ping()
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index() -> str:
+        return INDEX_HTML
+
+    @app.get("/health")
+    async def health(detailed: bool = False) -> Response:
+        if not detailed:
+            return JSONResponse({"status": "ok"})
+        database, cache = await asyncio.gather(_timed(check_database), _timed(check_cache))
+        ok = database["status"] == "ok" and cache["status"] == "ok"
+        body = {"status": "ok" if ok else "degraded", "components": {"database": database, "cache": cache}}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/auth/login")
+    async def login(body: LoginIn) -> dict[str, Any]:
+        # Constant-time comparisons on both fields: no timing oracle on the username either.
+        user_ok = hmac.compare_digest(body.username.encode(), USERNAME.encode())
+        password_ok = hmac.compare_digest(body.password.encode(), settings.app_password.encode())
+        if not (user_ok and password_ok):
+            raise _auth_error("INVALID_CREDENTIALS", "invalid username or password")
+        return {
+            "access_token": issue_token(settings, USERNAME, "access", settings.access_ttl),
+            "refresh_token": issue_token(settings, USERNAME, "refresh", REFRESH_TTL),
+            "token_type": "bearer",
+            "expires_in": settings.access_ttl,
+        }
+
+    @app.post("/auth/refresh")
+    async def refresh(body: RefreshIn) -> dict[str, Any]:
+        claims = decode_token(settings, body.refresh_token, "refresh")
+        return {
+            "access_token": issue_token(settings, claims["sub"], "access", settings.access_ttl),
+            "token_type": "bearer",
+            "expires_in": settings.access_ttl,
+        }
+
+    async def inject_latency() -> None:
+        delay = state.latency.current_ms()
+        if delay:
+            await asyncio.sleep(delay / 1000)
+
+    api = APIRouter(prefix="/api", dependencies=[Depends(inject_latency)])
+
+    @api.get("/me")
+    async def me(claims: Annotated[dict[str, Any], Depends(current_user)]) -> dict[str, Any]:
+        return {"username": claims["sub"], "issued_at": claims["iat"], "expires_at": claims["exp"]}
+
+    @api.get("/items")
+    async def list_items() -> list[dict[str, Any]]:
+        return ITEMS
+
+    @api.get("/items/{item_id}")
+    async def get_item(item_id: int) -> dict[str, Any]:
+        item = ITEMS_BY_ID.get(item_id)
+        if item is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, detail={"code": "NOT_FOUND", "message": "no such item"}
+            )
+        return item
+
+    @api.post("/items", status_code=status.HTTP_201_CREATED)
+    async def create_item(body: ItemIn) -> dict[str, Any]:
+        # Validated and acknowledged, never stored: load tests may post without growing memory.
+        return {"id": next(state.ids), **body.model_dump()}
+
+    @api.post("/chat")
+    async def chat(body: ChatIn) -> dict[str, Any]:
+        start = time.perf_counter()
+        await asyncio.sleep(settings.chat_latency_ms / 1000)  # stands in for an LLM call
+        elapsed_ms = round((time.perf_counter() - start) * 1000)
+        return {"reply": f"echo: {body.message[:200]}", "latency_ms": elapsed_ms}
+
+    app.include_router(api)
+
+    @app.post("/hooks/alertmanager", include_in_schema=False)
+    async def alert_hook(request: Request) -> dict[str, Any]:
+        payload = await request.json()
+        state.alerts.append(
+            {
+                "received_at": time.time(),
+                "status": payload.get("status"),
+                "alerts": [a.get("labels", {}) for a in payload.get("alerts", [])][:20],
+            }
+        )
+        return {"stored": len(state.alerts)}
+
+    @app.get("/hooks/alertmanager", include_in_schema=False)
+    async def alert_log() -> list[dict[str, Any]]:
+        return list(state.alerts)
+
+    async def echo(websocket: WebSocket) -> None:
+        state.metrics.ws_active.inc()
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is not None:
+                    await websocket.send_text("pong" if text == "ping" else text)
+                elif message.get("bytes") is not None:
+                    await websocket.send_bytes(message["bytes"])
+        except WebSocketDisconnect:
+            pass
+        finally:
+            state.metrics.ws_active.dec()
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await echo(websocket)
+
+    @app.websocket("/ws/secure")
+    async def ws_secure(websocket: WebSocket) -> None:
+        token = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
+        await websocket.accept()
+        try:
+            if token is None:
+                raise _auth_error("MISSING_TOKEN", "a bearer token is required")
+            decode_token(settings, token, "access")
+        except HTTPException as exc:
+            # Accept then close with 1008 (policy violation): clients see an explicit WebSocket close code.
+            reason = exc.detail["code"] if isinstance(exc.detail, dict) else "INVALID_TOKEN"
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=reason)
+            return
+        await echo(websocket)
+
+    cors = load_cors(settings.cors_file)
+    if cors.get("mode") == "wildcard-credentials":
+        app.add_middleware(WildcardCredentialsCORS, cfg=cors)
+    else:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors["allow_origins"]),
+            allow_credentials=bool(cors["allow_credentials"]),
+            allow_methods=list(cors["allow_methods"]),
+            allow_headers=list(cors["allow_headers"]),
+        )
+    # Added last, so outermost: preflights answered by the CORS layer are counted too.
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    return app
