@@ -65,7 +65,7 @@ load: setup
 
 # Our tests. The end-to-end tests start the stack themselves and stop what they started.
 test: setup
-	$(PY) -m pytest selftest -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest selftest/unit selftest/e2e -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: setup
 	$(PY) -m pytest selftest/unit -p no:cacheprovider $(PYTEST_ARGS)

@@ -13,6 +13,9 @@ from _common import run_suite  # type: ignore[import-not-found]
 from stack import api
 
 
+REPEAT = 3
+
+
 def main() -> None:
     """Run the suite serially and with xdist, side by side, and print times, counts and the ratio."""
     already_up = all(p.up for p in api.status().values())
@@ -22,11 +25,17 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
             run_suite("--host=local", env=env, out=out)  # warm-up: imports, page cache
-            serial = run_suite("--host=local", env=env, out=out)
-            parallel = run_suite("--host=local", "-n", "auto", env=env, out=out)
+            # Interleaved repetitions, median of each: a shared 2-core machine is noisy.
+            serial_runs, parallel_runs = [], []
+            for _ in range(REPEAT):
+                serial_runs.append(run_suite("--host=local", env=env, out=out))
+                parallel_runs.append(run_suite("--host=local", "-n", "auto", env=env, out=out))
+            serial = sorted(serial_runs)[REPEAT // 2]
+            parallel = sorted(parallel_runs)[REPEAT // 2]
     finally:
         if not already_up:
             api.down()
+    print(f"median of {REPEAT} interleaved runs each")
     print(f"serial:   {serial[0]:6.2f} s  {serial[2]} tests, {serial[3]} failed (exit {serial[1]})")
     print(f"-n auto:  {parallel[0]:6.2f} s  {parallel[2]} tests, {parallel[3]} failed (exit {parallel[1]})")
     print(f"ratio serial / -n auto: {serial[0] / parallel[0]:.2f}")
