@@ -34,6 +34,15 @@ class SuiteRun:
                 out.setdefault(case["check"], []).append(case["message"])
         return out
 
+    def leaked(self, secrets: dict[str, str]) -> list[str]:
+        """Where any secret value shows up: the output and every file the run wrote (names only)."""
+        values = [(name, v) for name, v in secrets.items() if len(v) >= 6]
+        texts = {"stdout/stderr": self.stdout + self.stderr}
+        for path in self.report_dir.rglob("*"):
+            if path.is_file():
+                texts[path.name] = path.read_text(errors="replace")
+        return [f"{name} in {where}" for where, text in texts.items() for name, v in values if v in text]
+
     def check_ids(self) -> set[str]:
         """Check ids that ran."""
         return {c["check"] for c in self.cases}

@@ -24,6 +24,7 @@ def test_fault_fails_the_right_checks(fault: Any, stack: Any, run_suite: Any) ->
         stack.heal(fault.name)
     failed = run.failed()
     assert run.returncode == 1, run.stdout[-3000:]
+    assert run.leaked(stack.secrets()) == []  # error paths print the most: no secret in them either
     missing = set(fault.expect_fail) - set(failed)
     assert not missing, (
         f"{fault.name}: expected failures not seen: {sorted(missing)}; failed: {sorted(failed)}"
