@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ def write_if_changed(path: Path, text: str, mode: int = 0o644) -> bool:
     return True
 
 
+def _nofile_limit(wanted: int = 40000) -> int:
+    """Open files nginx may ask for: 40000 for 5,000+ proxied WebSockets, capped at the hard limit.
+
+    Asking above the hard limit makes every worker log '[alert] setrlimit(RLIMIT_NOFILE) failed', which a
+    log check would rightly flag; this machine's hard limit is 20000.
+    """
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+
+
 def nginx_conf(lay: Layout, ports: Ports, active: Collection[str]) -> str:
     """nginx.conf for the given set of active faults (empty set: the healthy configuration)."""
     tls = TlsFiles(lay.tls)
@@ -81,6 +92,7 @@ def nginx_conf(lay: Layout, ports: Ports, active: Collection[str]) -> str:
         "nginx.conf.tmpl",
         {
             "NGINX_DIR": lay.nginx,
+            "NOFILE": _nofile_limit(),
             "LOG_DIR": lay.logs,
             "SERVICE_PORT": ports.service,
             "HTTP_PORT": ports.nginx_http,
