@@ -42,7 +42,12 @@ class Ports:
 def port_base() -> int:
     """The port base: INFRAGATE_STACK_PORT_BASE or 18400."""
     raw = os.environ.get("INFRAGATE_STACK_PORT_BASE", "").strip()
-    return int(raw) if raw else DEFAULT_PORT_BASE
+    base = int(raw) if raw else DEFAULT_PORT_BASE
+    # Listeners inside the kernel's ephemeral range (32768+) collide with client sockets, which a load
+    # test opens by the thousand: a server then fails to bind at random. Seen here with base 38400.
+    if not 1024 <= base <= 32768 - 100:
+        raise ValueError(f"INFRAGATE_STACK_PORT_BASE={base}: use 1024..32668, below the ephemeral port range")
+    return base
 
 
 def ports() -> Ports:

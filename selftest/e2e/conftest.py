@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -135,13 +136,36 @@ def stack() -> Iterator[StackCli]:
 @pytest.fixture(scope="session")
 def stack_env(stack: Any) -> dict[str, str]:
     """Environment for a suite run: the stack's secrets, nothing inherited that selects a target."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
+    # The stack's own location variables stay (they pick which stack); nothing that selects a target does.
+    keep = ("INFRAGATE_STACK_PORT_BASE", "INFRAGATE_RUN_DIR")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_") or k in keep}
     env.update(stack.secrets())
     return env
 
 
 @pytest.fixture(scope="session")
-def run_suite(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Any:
+def inventory_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """inventory/ for the default stack; for a stack on another port base or run dir, a shifted copy.
+
+    Lets several developers (or a developer and CI) run the end-to-end tests side by side on one machine.
+    """
+    from stack import layout
+
+    base, run_dir = layout.port_base(), layout.run_dir()
+    if base == layout.DEFAULT_PORT_BASE and run_dir == ROOT / ".run" / "stack":
+        return ROOT / "inventory"
+    text = (ROOT / "inventory" / "local.toml").read_text()
+    text = re.sub(r"\b184(\d\d)\b", lambda m: str(base + int(m.group(1))), text)
+    text = text.replace('"../.run/stack/', f'"{run_dir}/')
+    out = tmp_path_factory.mktemp("inventory")
+    (out / "local.toml").write_text(text)
+    return out
+
+
+@pytest.fixture(scope="session")
+def run_suite(
+    stack_env: dict[str, str], inventory_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
     """Run the check suite against the local stack; returns a SuiteRun."""
 
     def run(*args: str, name: str = "run") -> SuiteRun:
@@ -158,6 +182,7 @@ def run_suite(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
             f"--html={out / 'report.html'}",
             "-o",
             "junit_suite_name=infragate-local",
+            f"--inventory={inventory_dir}",
             *args,
         ]
         proc = subprocess.run(cmd, cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=300)
