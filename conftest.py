@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["fixtures.plugin", "fixtures.checks"]
+pytest_plugins = ["fixtures.plugin", "fixtures.checks", "fixtures.load"]

@@ -16,8 +16,18 @@ sys.path.insert(0, str(ROOT))
 def run_suite(*args: str, env: dict[str, str] | None = None, out: Path) -> tuple[float, int, int, int]:
     """Run `pytest tests_infra ARGS`; returns (seconds, exit code, tests, failures+errors)."""
     junit = out / f"junit-{time.monotonic_ns()}.xml"
-    cmd = [sys.executable, "-m", "pytest", "tests_infra", "-q", "-p", "no:cacheprovider",
-           f"--junitxml={junit}", f"--html={out / 'report.html'}", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests_infra",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        f"--html={out / 'report.html'}",
+        *args,
+    ]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
     full_env.update(env or {})
     start = time.monotonic()

@@ -48,8 +48,10 @@ def main() -> None:
         hole.close()
     print(f"timeouts: connect {connect_timeout:g} s, read {read_timeout:g} s")
     for label, (secs, code, tests, failed) in (("closed port", dead), ("blackhole", black)):
-        print(f"{label:12} {secs:6.2f} s  {tests} tests, {failed} failed (exit {code}); "
-              f"{secs / connect_timeout:.2f} x connect timeout, {secs / tests if tests else 0:.3f} s/test")
+        print(
+            f"{label:12} {secs:6.2f} s  {tests} tests, {failed} failed (exit {code}); "
+            f"{secs / connect_timeout:.2f} x connect timeout, {secs / tests if tests else 0:.3f} s/test"
+        )
     print(f"naive bound (one connect timeout per test): {black[2] * connect_timeout:.0f} s")
 
 

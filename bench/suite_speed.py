@@ -12,7 +12,6 @@ from _common import run_suite  # type: ignore[import-not-found]
 
 from stack import api
 
-
 REPEAT = 3
 
 

@@ -199,12 +199,16 @@ class Redis:
 
 @dataclass(frozen=True)
 class LoadRequest:
-    """One weighted request of an HTTP load mix; ``path`` is relative to the scenario's base URL."""
+    """One weighted request of an HTTP load mix; ``path`` is relative to the scenario's base URL.
+
+    ``{a..b}`` in the path becomes a random integer in that range (dynamic URLs); ``group`` is the line
+    Locust's statistics file them under (Locust's ``name=``), the path by default.
+    """
 
     path: str
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
     weight: int = 1
-    name: str | None = None
+    group: str | None = None
     json: Mapping[str, Any] | None = None
     auth: bool = False
 
@@ -276,10 +280,13 @@ class Load:
     A run is a regression when its p95 exceeds the median p95 of the previous comparable runs (same
     scenario and profile, at most ``regression_window`` of them, at least ``regression_min_runs``) by
     more than ``regression_margin`` (a fraction) and by more than ``regression_min_delta_ms``.
+    A run whose generator process averaged more than ``generator_cpu_limit_pct`` of a core over 5 s
+    is an error: its figures describe the generator (Locust's own warning threshold is 90 %).
     """
 
     max_users: int = 1000
     max_duration_s: float = 120.0
+    generator_cpu_limit_pct: float = 90.0
     regression_margin: float = 0.25
     regression_fails: bool = False
     regression_min_runs: int = 3

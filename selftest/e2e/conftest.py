@@ -6,13 +6,13 @@ import os
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from selftest.helpers import parse_junit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,90 +47,6 @@ class SuiteRun:
     def check_ids(self) -> set[str]:
         """Check ids that ran."""
         return {c["check"] for c in self.cases}
-
-
-def _parse_junit(path: Path) -> list[dict[str, Any]]:
-    cases = []
-    for case in ET.parse(path).iter("testcase"):
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        outcome, message = "passed", ""
-        for tag in ("failure", "error", "skipped"):
-            node = case.find(tag)
-            if node is not None:
-                outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[tag]
-                message = (node.get("message") or "") + "\n" + (node.text or "")
-                break
-        cases.append(
-            {
-                "name": case.get("name"),
-                "check": props.get("check", "?"),
-                "outcome": outcome,
-                "message": message,
-            }
-        )
-    return cases
-
-
-class StackCli:
-    """The reference stack driven through its CLI in a subprocess.
-
-    Servers started from this process would be our children; through the CLI they are the stack's own,
-    re-parented and stopped by PID like in any other use.
-    """
-
-    def _run(self, *args: str) -> None:
-        proc = subprocess.run(
-            [sys.executable, "-m", "stack", *args], cwd=ROOT, capture_output=True, text=True, timeout=180
-        )
-        if proc.returncode != 0:
-            raise RuntimeError(f"python -m stack {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-
-    def is_up(self) -> bool:
-        """True when every part of the stack is up."""
-        return (
-            subprocess.run(
-                [sys.executable, "-m", "stack", "status"], cwd=ROOT, capture_output=True, timeout=60
-            ).returncode
-            == 0
-        )
-
-    def up(self) -> None:
-        """Start what is not running (and heal active faults)."""
-        self._run("up")
-
-    def down(self) -> None:
-        """Stop the stack by PID."""
-        self._run("down")
-
-    def fault(self, name: str) -> None:
-        """Apply a fault; returns once it is live."""
-        self._run("fault", name)
-
-    def heal(self, name: str) -> None:
-        """Heal a fault; returns once the stack is healthy again."""
-        self._run("heal", name)
-
-    def heal_all(self) -> None:
-        """Heal every active fault."""
-        self._run("heal-all")
-
-    def secrets(self) -> dict[str, str]:
-        """The stack's generated secrets by environment-variable name."""
-        from stack import api
-
-        return api.secrets()
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[StackCli]:
-    """The reference stack, healthy; stopped at the end only when this session started it."""
-    cli = StackCli()
-    already_up = cli.is_up()
-    cli.up()
-    yield cli
-    cli.heal_all()
-    if not already_up:
-        cli.down()
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +104,7 @@ def run_suite(
         proc = subprocess.run(cmd, cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=300)
         (out / "stdout.txt").write_text(proc.stdout)
         junit = out / "junit.xml"
-        cases = _parse_junit(junit) if junit.exists() else []
+        cases = parse_junit(junit) if junit.exists() else []
         return SuiteRun(proc.returncode, proc.stdout, proc.stderr, out, cases)
 
     return run
