@@ -2,4 +2,12 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["fixtures.plugin", "fixtures.checks", "fixtures.load"]
+pytest_plugins = [
+    "fixtures.plugin",
+    "fixtures.checks",
+    "fixtures.load",
+    "fixtures.datastores",
+    "fixtures.service",
+    "fixtures.monitoring",
+    "fixtures.host",
+]

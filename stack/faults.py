@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import shutil
 import time
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from stack import config, probes, proc, tls
 from stack.layout import PACKAGE_DIR
 from stack.parts import Context, NginxPart, Part, PartError, ServicePart, make_parts
 
 CATALOG_FILE = PACKAGE_DIR / "faults.toml"
+# Later areas of checks add their faults as data in faults.d/<area>.toml and their actions in
+# stack/fault_actions/<area>.py (a module-level ACTIONS dict), so no two areas edit one file.
+EXTRA_CATALOG_DIR = PACKAGE_DIR / "faults.d"
 LIVE_TIMEOUT = 30.0
 CERT_NOT_RELOADED = "cert-not-reloaded"
 ALLOWED_ORIGIN = "https://app.example.test"
@@ -40,9 +46,11 @@ class Fault:
 
 
 def catalog() -> list[Fault]:
-    """Every fault of faults.toml, in file order."""
-    with CATALOG_FILE.open("rb") as handle:
-        data = tomllib.load(handle)
+    """Every fault of faults.toml, then of faults.d/*.toml (one file per area of checks), in file order."""
+    entries: list[dict[str, Any]] = []
+    for path in [CATALOG_FILE, *sorted(EXTRA_CATALOG_DIR.glob("*.toml"))]:
+        with path.open("rb") as handle:
+            entries.extend(tomllib.load(handle).get("fault", []))
     return [
         Fault(
             name=f["name"],
@@ -52,7 +60,7 @@ def catalog() -> list[Fault]:
             message=f["message"],
             messages=dict(f.get("messages", {})),
         )
-        for f in data["fault"]
+        for f in entries
     ]
 
 
@@ -67,6 +75,10 @@ class Action:
     broken: Probe
     healthy: Probe
     stops: str | None = None
+    # Extra work beyond stopping a part or re-rendering configs: e.g. start a process that holds a lock
+    # (recording its PID under ctx.lay.fault_state) and kill it by that PID on heal. Both idempotent.
+    on_apply: Callable[[Context], None] | None = None
+    on_heal: Callable[[Context], None] | None = None
 
 
 def _served_fp(ctx: Context) -> str:
@@ -153,11 +165,22 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def all_actions() -> dict[str, Action]:
+    """ACTIONS above plus every stack/fault_actions/<area>.py module's ACTIONS."""
+    merged = dict(ACTIONS)
+    package = PACKAGE_DIR / "fault_actions"
+    for info in pkgutil.iter_modules([str(package)]):
+        module = importlib.import_module(f"stack.fault_actions.{info.name}")
+        merged.update(getattr(module, "ACTIONS", {}))
+    return merged
+
+
 def _check_name(name: str) -> Action:
     known = {f.name for f in catalog()}
-    if name not in known or name not in ACTIONS:
+    actions = all_actions()
+    if name not in known or name not in actions:
         raise FaultError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
-    return ACTIONS[name]
+    return actions[name]
 
 
 def active(ctx: Context) -> list[str]:
@@ -229,6 +252,8 @@ def apply(ctx: Context, name: str) -> float:
     if name == CERT_NOT_RELOADED:
         _swap_certificate(ctx)
     try:
+        if action.on_apply is not None:
+            action.on_apply(ctx)
         converge(ctx)
     except PartError as err:
         raise FaultError(f"{name}: {err}") from err
@@ -248,6 +273,8 @@ def heal(ctx: Context, name: str, *, start_parts: bool = True) -> float:
     try:
         if name == CERT_NOT_RELOADED:
             _restore_certificate(ctx)
+        if action.on_heal is not None:
+            action.on_heal(ctx)
         converge(ctx)
         parts = make_parts(ctx)
         if action.stops is not None and start_parts and parts[action.stops].running() is None:
