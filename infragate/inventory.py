@@ -22,19 +22,24 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 from infragate.catalog import Catalog, load_catalog
 
 __all__ = [
+    "ApiEndpoint",
+    "Auth",
     "Cors",
     "Host",
     "Http",
     "HttpEndpoint",
     "InventoryError",
+    "JsonAssertion",
     "Load",
     "LoadRequest",
     "LoadScenario",
     "LoadWebSocket",
+    "PgBackup",
     "Port",
     "Postgres",
     "Redis",
     "Secret",
+    "Security",
     "Target",
     "Tls",
     "TlsEndpoint",
@@ -79,6 +84,188 @@ class Port:
     name: str
     host: str
     port: int
+    process: str | None = None
+
+
+# ---------------------------------------------------------------- host and configuration (testinfra)
+# Paths in these entries are paths on the checked host; relative ones are relative to the inventory file.
+
+
+@dataclass(frozen=True)
+class HostService:
+    """A service without systemd: a pid file whose process runs, or a command-line pattern (regex)."""
+
+    name: str
+    pidfile: Path | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class HostProcess:
+    """Processes whose command line matches ``pattern`` (regex): between ``min`` and ``max`` of them."""
+
+    name: str
+    pattern: str
+    min: int = 1
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class HostFile:
+    """A path that must exist with this owner, group and mode (octal string, e.g. "0600")."""
+
+    name: str
+    path: Path
+    owner: str | None = None
+    group: str | None = None
+    mode: str | None = None
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class HostDisk:
+    """A mount point or any path on it whose file system must keep free space."""
+
+    name: str
+    path: Path
+    max_used_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class HostLog:
+    """A log file: error lines within a recent window, and its size."""
+
+    name: str
+    path: Path
+    error_pattern: str = r"\b(ERROR|CRITICAL|FATAL)\b|\[(error|crit|alert|emerg)\]"
+    max_errors: int | None = None
+    window_minutes: float | None = None
+    max_size_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class HostBinary:
+    """An executable whose shared libraries must all resolve (``ldd``)."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class HostPythonApp:
+    """A deployed Python application: its interpreter, its sources and its requirements file."""
+
+    name: str
+    python: Path
+    sources: Path
+    requirements: Path | None = None
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    """A .env file; every key of ``example`` (its .env.example) must be set to a non-empty value."""
+
+    name: str
+    path: Path
+    example: Path
+
+
+@dataclass(frozen=True)
+class SettingsSource:
+    """A settings file (TOML, JSON or .env): required keys (dotted for tables), allowed ranges, debug keys."""
+
+    name: str
+    path: Path
+    format: Literal["toml", "json", "env"] = "toml"
+    required: tuple[str, ...] = ()
+    ranges: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    debug_keys: tuple[str, ...] = ("DEBUG", "debug", "LOG_LEVEL", "log_level")
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A configuration file that must parse; ``check_command`` (argv) must then exit 0 on the host."""
+
+    name: str
+    path: Path
+    format: Literal["toml", "json", "yaml", "ini"]
+    check_command: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """Configuration files of the application."""
+
+    env_files: tuple[EnvFile, ...] = ()
+    settings: tuple[SettingsSource, ...] = ()
+    files: tuple[ConfigFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class WsLocation:
+    """A WebSocket location of the proxy (``location`` as written in nginx.conf)."""
+
+    name: str
+    location: str
+    min_read_timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The nginx reverse proxy on the host: its configuration file, tested with ``nginx -t`` / ``-T``."""
+
+    nginx_conf: Path
+    name: str = "nginx"
+    nginx_prefix: Path | None = None
+    nginx_binary: str = "nginx"
+    websocket_locations: tuple[WsLocation, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlembicMigrations:
+    """Alembic scripts deployed with the app, applied to the [[postgres]] entry named ``database``."""
+
+    name: str
+    scripts: Path
+    database: str
+    version_table: str = "alembic_version"
+
+
+@dataclass(frozen=True)
+class SqlxMigrations:
+    """sqlx migrations (``<version>_<description>.sql`` in ``directory``) applied to ``database``."""
+
+    name: str
+    directory: Path
+    database: str
+
+
+@dataclass(frozen=True)
+class SchemaObjects:
+    """Tables (and their columns) that must exist in the [[postgres]] entry named ``database``."""
+
+    name: str
+    database: str
+    tables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    schema: str = "public"
+
+
+@dataclass(frozen=True)
+class Migrations:
+    """Database migrations of the application."""
+
+    alembic: tuple[AlembicMigrations, ...] = ()
+    sqlx: tuple[SqlxMigrations, ...] = ()
+    schema: tuple[SchemaObjects, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sqlite:
+    """A SQLite database file on the host, opened read-only; ``tables`` maps table -> columns."""
+
+    name: str
+    path: Path
+    tables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -87,6 +274,13 @@ class Host:
 
     transport: str = "local://"
     ports: tuple[Port, ...] = ()
+    services: tuple[HostService, ...] = ()
+    processes: tuple[HostProcess, ...] = ()
+    files: tuple[HostFile, ...] = ()
+    disks: tuple[HostDisk, ...] = ()
+    logs: tuple[HostLog, ...] = ()
+    python_apps: tuple[HostPythonApp, ...] = ()
+    binaries: tuple[HostBinary, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +293,36 @@ class HttpEndpoint:
     expect_status: int | None = None
     max_response_ms: float | None = None
     ca_bundle: Path | None = None
+    # service area (fixtures/service.py)
+    detailed_url: str | None = None
+    health_components: tuple[str, ...] = ()
+    json_asserts: tuple[JsonAssertion, ...] = ()
+    expect_version: str | None = None
+    version_field: str = "version"
+    docs: Literal["served", "hidden"] | None = None
+    max_median_ms: float | None = None
+    samples: int | None = None
+
+
+@dataclass(frozen=True)
+class JsonAssertion:
+    """One assertion on a JSON answer: ``path`` (dotted, list indexes) exists and satisfies the rest."""
+
+    path: str
+    equals: Any = None
+    contains: Any = None
+    min_count: int | None = None
+
+
+@dataclass(frozen=True)
+class ApiEndpoint:
+    """An API endpoint that validates its body: a malformed one must get 422 with a ``detail`` list."""
+
+    name: str
+    url: str
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    invalid_body: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    ca_bundle: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +330,7 @@ class Http:
     """HTTP checks of a target."""
 
     endpoints: tuple[HttpEndpoint, ...] = ()
+    api: tuple[ApiEndpoint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +385,12 @@ class WebSocketEndpoint:
     expect_reply: str | None = None
     origin: str | None = None
     ca_bundle: Path | None = None
+    # service area: a token from [auth] is required; Origin allow-list; idle hold (WS-KEEPALIVE)
+    auth: bool = False
+    token_param: str = "token"
+    allowed_origins: tuple[str, ...] = ()
+    denied_origins: tuple[str, ...] = ()
+    hold_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +398,16 @@ class WebSocket:
     """WebSocket checks of a target."""
 
     endpoints: tuple[WebSocketEndpoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class PgBackup:
+    """Where a PostgreSQL server's backups land (PG-BACKUP-DUMP): the newest file must be recent."""
+
+    dir: Path
+    pattern: str = "*"
+    max_backup_age_h: float | None = None
+    min_bytes: int = 1
 
 
 @dataclass(frozen=True)
@@ -182,6 +423,24 @@ class Postgres:
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     require_ssl: bool = False
     min_version: int | None = None
+    # PG-* statistics checks: per-entry overrides of the catalog thresholds (None = catalog/target value).
+    max_connections_ratio: float | None = None
+    max_query_s: float | None = None
+    max_idle_in_transaction_s: float | None = None
+    max_lock_wait_s: float | None = None
+    deadlock_window_s: float | None = None
+    max_new_deadlocks: int | None = None
+    max_mean_ms: float | None = None
+    min_calls: int | None = None
+    min_cache_hit: float | None = None
+    min_cache_blocks: int | None = None
+    max_dead_ratio: float | None = None
+    min_dead_tuples: int | None = None
+    unused_index_min_kb: float | None = None
+    strict_unused_indexes: bool | None = None
+    max_db_mb: float | None = None
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    backup: PgBackup | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +454,16 @@ class Redis:
     password_env: Secret | None = None
     tls: bool = False
     db: int = 0
+    # REDIS-* checks: per-entry overrides of the catalog thresholds (None = catalog/target value).
+    latency_samples: int = 100
+    max_latency_ms: float | None = None
+    max_memory_ratio: float | None = None
+    max_fragmentation: float | None = None
+    fragmentation_min_mb: float | None = None
+    maxmemory_policy: str | None = None
+    persistence: Literal["none", "rdb", "aof", "rdb+aof"] | None = None
+    max_clients_ratio: float | None = None
+    max_blocked_clients: int | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +567,164 @@ class Load:
     websocket: tuple[LoadWebSocket, ...] = ()
 
 
+# ---------------------------------------------------------------- monitoring (metrics, Prometheus, ...)
+
+
+@dataclass(frozen=True)
+class MetricRange:
+    """Bounds of one metric: every sample of ``series`` (a JSON path on JSON pages) lies in [min, max]."""
+
+    series: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricsEndpoint:
+    """A metrics page: Prometheus text exposition or a JSON document (``format``)."""
+
+    name: str
+    url: str
+    format: Literal["prometheus", "json"] = "prometheus"
+    series: tuple[str, ...] = ()
+    ranges: tuple[MetricRange, ...] = ()
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Metrics endpoints of a target."""
+
+    endpoints: tuple[MetricsEndpoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromQuery:
+    """A PromQL expression whose every result value must lie in [min, max]."""
+
+    name: str
+    expr: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Prometheus:
+    """A Prometheus server: scrape jobs that must be up, rule groups that must be loaded, queries."""
+
+    name: str
+    url: str
+    jobs: tuple[str, ...] = ()
+    rule_groups: tuple[str, ...] = ()
+    queries: tuple[PromQuery, ...] = ()
+    confirm_down_s: float | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    """An Alertmanager: no critical alert firing, and critical alerts routed to a real receiver."""
+
+    name: str
+    url: str
+    critical_labels: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({"severity": "critical"})
+    )
+    critical_receiver: str | None = None
+    cluster_peers: int | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Grafana:
+    """A Grafana server: its database health, datasources (by name) and dashboards (by uid or tag)."""
+
+    name: str
+    url: str
+    datasources: tuple[str, ...] = ()
+    dashboards: tuple[str, ...] = ()
+    dashboard_tags: tuple[str, ...] = ()
+    token_env: Secret | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Loki:
+    """A Loki server: readiness, log streams (LogQL selectors) that must have recent entries, retention."""
+
+    name: str
+    url: str
+    streams: tuple[str, ...] = ()
+    window_s: float | None = None
+    min_retention_h: float | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Llm:
+    """A model server (Ollama API): listing, declared models, one short generation under a budget."""
+
+    name: str
+    url: str
+    kind: Literal["ollama"] = "ollama"
+    models: tuple[str, ...] = ()
+    probe_model: str | None = None
+    prompt: str = "Reply with the single word OK."
+    max_generate_s: float | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Token authentication of a service: the account that logs in and where tokens are used.
+
+    ``signing_secret_env`` (optional) lets the checks sign an expired token with the service's own key.
+    """
+
+    login_url: str
+    username: str
+    password_env: Secret
+    name: str = "auth"
+    refresh_url: str | None = None
+    protected_url: str | None = None
+    token_ttl_s: float | None = None
+    signing_secret_env: Secret | None = None
+    bad_credentials_code: str = "INVALID_CREDENTIALS"
+    ca_bundle: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the probes connect (the login endpoint)."""
+        return self.login_url
+
+
+@dataclass(frozen=True)
+class Security:
+    """Security checks: published defaults refused, sensitive files not served, no placeholder key."""
+
+    name: str = "security"
+    base_urls: tuple[str, ...] = ()
+    login_url: str | None = None
+    protected_url: str | None = None
+    token_subject: str = "admin"
+    sensitive_paths: tuple[str, ...] = ("/.env", "/.git/config", "/settings.toml", "/config.toml")
+    default_credentials: tuple[str, ...] = ("admin:admin123", "admin:admin", "user:password")
+    placeholder_secrets: tuple[str, ...] = (
+        "changeme",
+        "change-me",
+        "secret",
+        "your-secret-key",
+        "your-secret-key-here",
+        "your-256-bit-secret-here-change-this-in-production",
+    )
+    ca_bundle: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """The first base URL (where failure messages say the checks went)."""
+        return self.base_urls[0] if self.base_urls else ""
+
+
 @dataclass(frozen=True)
 class Target:
     """One inventory file: a target and every component it declares."""
@@ -318,6 +745,18 @@ class Target:
     postgres: tuple[Postgres, ...] = ()
     redis: tuple[Redis, ...] = ()
     load: Load | None = None
+    auth: Auth | None = None
+    security: Security | None = None
+    config: Config | None = None
+    proxy: Proxy | None = None
+    migrations: Migrations | None = None
+    sqlite: tuple[Sqlite, ...] = ()
+    metrics: Metrics | None = None
+    prometheus: tuple[Prometheus, ...] = ()
+    alertmanager: tuple[Alertmanager, ...] = ()
+    grafana: tuple[Grafana, ...] = ()
+    loki: tuple[Loki, ...] = ()
+    llm: tuple[Llm, ...] = ()
 
     def trust(self, entry: object) -> Path | None:
         """The CA bundle for an entry: its own, else the target's, else None (system store)."""
@@ -375,7 +814,8 @@ def _convert(tp: Any, value: Any, where: str, base: Path) -> Any:
         if not isinstance(value, str):
             raise InventoryError(f"{where}: expected a path string, got {_describe(value)}")
         path = Path(os.path.expanduser(value))
-        return path if path.is_absolute() else (base / path).resolve()
+        # normpath, not resolve(): a venv interpreter is a symlink whose target is not the venv.
+        return path if path.is_absolute() else Path(os.path.normpath(base / path))
     if tp is bool:
         if not isinstance(value, bool):
             raise InventoryError(f"{where}: expected true or false, got {_describe(value)}")

@@ -41,6 +41,10 @@ WS_HEADERS_FAULT = "ws-headers-removed"
 CORS_WILDCARD_FAULT = "cors-wildcard-credentials"
 CORS_ORIGIN_FAULT = "cors-origin-missing"
 API_SLOW_FAULT = "api-slow"
+# Service area: nginx's /ws location times out idle sessions (WS-KEEPALIVE).
+WS_READ_TIMEOUT_FAULT = "ws-proxy-read-timeout"
+WS_READ_TIMEOUT_LINE = "            proxy_read_timeout 3600s;\n"
+WS_READ_TIMEOUT_FAULTY = "            proxy_read_timeout 1s;\n"
 
 
 def render(template: str, values: Mapping[str, object]) -> str:
@@ -108,6 +112,10 @@ def nginx_conf(lay: Layout, ports: Ports, active: Collection[str]) -> str:
             if text.count(line) != 1:
                 raise RuntimeError(f"nginx template: expected exactly one {line.strip()!r}")
             text = text.replace(line, "")
+    if WS_READ_TIMEOUT_FAULT in active:
+        if text.count(WS_READ_TIMEOUT_LINE) != 1:
+            raise RuntimeError(f"nginx template: expected exactly one {WS_READ_TIMEOUT_LINE.strip()!r}")
+        text = text.replace(WS_READ_TIMEOUT_LINE, WS_READ_TIMEOUT_FAULTY)
     return text
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
-from stack import faults, proc, secretstore, tls
+from stack import faults, hostfiles, proc, secretstore, tls
 from stack.layout import layout, ports
 from stack.parts import Context, Part, PartError, make_parts
 
@@ -139,6 +139,8 @@ def up(echo: Echo | None = None) -> None:
                 f"--- {err.part}: {err.message}\n{err.log_tail or '(empty log)'}" for err in failures
             )
             raise StackError(f"{len(failures)} part(s) failed to start:\n{details}")
+        # The deployed app's files (config, logs, SQLite, Alembic at head) for the host checks.
+        hostfiles.ensure(ctx)
         out(f"stack ready in {time.monotonic() - t0:.2f} s (run dir {ctx.lay.root})")
 
 

@@ -22,6 +22,7 @@ PORT_OFFSETS: dict[str, int] = {
     "prometheus": 90,
     "alertmanager": 93,
     "sshd": 22,
+    "recorded": 95,  # recorded Grafana / Loki / Ollama APIs (stack/recorded/)
 }
 
 
@@ -37,6 +38,7 @@ class Ports:
     prometheus: int
     alertmanager: int
     sshd: int
+    recorded: int
 
 
 def port_base() -> int:

@@ -18,7 +18,7 @@ from typing import ClassVar
 import psycopg
 import redis
 
-from stack import config, probes, proc, secretstore
+from stack import config, pg_backup, probes, proc, secretstore
 from stack.layout import LOOPBACK, REPO_ROOT, Layout, Ports
 from stack.tls import TlsFiles
 
@@ -327,6 +327,8 @@ class PostgresPart(Part):
             return False
         if self._needs_setup:
             self._setup()
+            # PG-BACKUP-DUMP: a fresh backup, as a nightly job would leave one.
+            pg_backup.write(self.ctx.lay, PG_BIN, self.socket_dir, self.ctx.ports.postgres, PG_DATABASE)
             self._needs_setup = False
         with psycopg.connect(
             host=LOOPBACK,
@@ -448,6 +450,8 @@ class ServicePart(Part):
             "INFRAGATE_SERVICE_REDIS_PORT": str(ports.redis),
             "INFRAGATE_SERVICE_CORS_FILE": str(self.cors_file),
             "INFRAGATE_SERVICE_LATENCY_FILE": str(self.latency_file),
+            # Service-area fault hook (stack/fault_actions/service.py), read at startup.
+            "INFRAGATE_SERVICE_OVERRIDES_FILE": str(self.ctx.lay.service / "overrides.json"),
         }
         # Tunables the self-tests may set for the service.
         for name in ("INFRAGATE_SERVICE_ACCESS_TTL", "INFRAGATE_SERVICE_CHAT_LATENCY_MS"):
@@ -666,6 +670,41 @@ class SshdPart(Part):
             _run(["ssh", "-F", str(self.client_config), "-O", "exit", "stack"], timeout=5)
 
 
+class RecordedPart(Part):
+    """RECORDED answers of Grafana, Loki and Ollama (not installable here): stack/recorded/server.py."""
+
+    name = "recorded"
+
+    def ports(self) -> tuple[int, ...]:
+        """The one port of all three recorded APIs."""
+        return (self.ctx.ports.recorded,)
+
+    @property
+    def flags(self) -> Path:
+        """Fault flags: a file per fault switches one answer to its documented failure shape."""
+        return self.ctx.lay.faults / "recorded"
+
+    def prepare(self) -> None:
+        """The flag directory."""
+        self.flags.mkdir(parents=True, exist_ok=True)
+
+    def launch(self) -> int:
+        """The stdlib HTTP server, detached by us."""
+        argv = [
+            service_python(),
+            "-m",
+            "stack.recorded.server",
+            str(self.ctx.ports.recorded),
+            str(self.flags),
+        ]
+        env = {**BASE_ENV, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
+        return proc.spawn(argv, log=self.log_path(), env=env, cwd=REPO_ROOT)
+
+    def probe(self) -> bool:
+        """The recorded Ollama listing answers 200 (it does not depend on any fault flag)."""
+        return probes.http_status_ok(self.ctx.ports.recorded, "/api/tags")
+
+
 PART_CLASSES: tuple[type[Part], ...] = (
     PostgresPart,
     RedisPart,
@@ -674,6 +713,7 @@ PART_CLASSES: tuple[type[Part], ...] = (
     PrometheusPart,
     AlertmanagerPart,
     SshdPart,
+    RecordedPart,
 )
 PART_NAMES: tuple[str, ...] = tuple(cls.name for cls in PART_CLASSES)
 

@@ -63,8 +63,9 @@ def ping(
             None,
             monotonic_ms() - start,
             error=describe_error(exc),
-            unreachable=is_unreachable(exc)
-            or (isinstance(exc, redislib.ConnectionError) and "auth" not in str(exc).lower()),
+            # redis-py's AuthenticationError is a ConnectionError: a wrong password means the server answered.
+            unreachable=not isinstance(exc, redislib.AuthenticationError)
+            and (is_unreachable(exc) or isinstance(exc, redislib.ConnectionError)),
         )
     finally:
         client.close()

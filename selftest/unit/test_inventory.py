@@ -29,6 +29,7 @@ def test_local_inventory_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INFRAGATE_LOCAL_PG_PASSWORD", "pg-secret")
     monkeypatch.setenv("INFRAGATE_LOCAL_REDIS_PASSWORD", "redis-secret")
     monkeypatch.setenv("INFRAGATE_LOCAL_APP_PASSWORD", "app-secret")  # [load] scenarios log in
+    monkeypatch.setenv("INFRAGATE_LOCAL_JWT_SECRET", "jwt-secret")  # [auth] signing_secret_env
     target = load_target(ROOT / "inventory" / "local.toml")
     assert target.name == "local" and not target.sensitive
     assert [e.name for e in components(target, "tls.endpoints")] == ["proxy"]

@@ -82,13 +82,15 @@ def test_only_declared_components_run_and_summary_says_why(tmp_path: Path) -> No
     result = run_suite(tmp_path, f"[[redis]]\nname='cache'\nhost='127.0.0.1'\nport={port}\n")
     assert result.returncode == 1
     cases = junit_cases(tmp_path)
-    assert list(cases) == ["test_redis_answers_pong[t-cache]"]
+    # Only redis checks run (REDIS-PING and the later REDIS-* checks), PING's message is the one checked.
+    assert "test_redis_answers_pong[t-cache]" in cases and all(n.startswith("test_redis_") for n in cases)
     failure = cases["test_redis_answers_pong[t-cache]"].find("failure")
     assert failure is not None
     message = failure.get("message", "")
     assert f"[REDIS-PING] t/cache (127.0.0.1:{port}): expected PONG; seen" in message and "refused" in message
     assert "remedy:" in message
-    assert "component postgres not declared: PG-CONNINFO, PG-READY" in result.stdout
+    (line,) = [s for s in result.stdout.splitlines() if "component postgres not declared: " in s]
+    assert "PG-CONNINFO" in line and "PG-READY" in line
 
 
 def test_report_header_names_target_and_components(tmp_path: Path) -> None:
@@ -115,10 +117,10 @@ def test_blackholed_target_costs_one_timeout_not_one_per_test(tmp_path: Path) ->
         elapsed = time.monotonic() - start
     cases = junit_cases(tmp_path)
     failures = [c.find("failure") for c in cases.values()]
-    assert len(cases) == 9 and all(f is not None for f in failures)
+    assert len(cases) >= 9 and all(f is not None for f in failures)
     fast = [f for f in failures if f is not None and "unreachable (first seen in" in f.get("message", "")]
     # e0's two tests share one probe (cached); every other test fails at once naming e0's test
-    assert len(fast) == 7, result.stdout[-2000:]
+    assert len(fast) == len(cases) - 2, result.stdout[-2000:]
     # one read timeout (1 s) plus interpreter start-up, not 9 timeouts
     assert elapsed < 6, f"took {elapsed:.1f}s"
 
@@ -149,4 +151,8 @@ def test_junit_records_check_id_and_severity(tmp_path: Path) -> None:
 def test_critical_marker_selects_the_deploy_gate(tmp_path: Path) -> None:
     inv = f"[[postgres]]\nname='db'\nhost='127.0.0.1'\nport={closed_port()}\ndbname='d'\nuser='u'\n"
     run_suite(tmp_path, inv, "-m", "critical")
-    assert list(junit_cases(tmp_path)) == ["test_postgres_accepts_connections[t-db]"]
+    cases = list(junit_cases(tmp_path))
+    # PG-READY and the later critical PG-* checks (connections, long queries, locks); no warning check.
+    assert "test_postgres_accepts_connections[t-db]" in cases
+    assert all(c.startswith("test_postgres_") for c in cases)
+    assert not any("conninfo" in c or "session_is_expected" in c for c in cases)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import itertools
 import json
@@ -20,6 +21,7 @@ import jwt
 import psycopg
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request, WebSocket, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -35,6 +37,7 @@ from redis.backoff import NoBackoff
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
@@ -81,6 +84,7 @@ class Settings:
     chat_latency_ms: int = 800
     cors_file: Path | None = None
     latency_file: Path | None = None
+    overrides_file: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -100,6 +104,7 @@ class Settings:
             chat_latency_ms=int(_env("INFRAGATE_SERVICE_CHAT_LATENCY_MS", "800")),
             cors_file=_optional_path("INFRAGATE_SERVICE_CORS_FILE"),
             latency_file=_optional_path("INFRAGATE_SERVICE_LATENCY_FILE"),
+            overrides_file=_optional_path("INFRAGATE_SERVICE_OVERRIDES_FILE"),
         )
 
 
@@ -109,6 +114,43 @@ def load_cors(path: Path | None) -> dict[str, Any]:
     if path is not None and path.exists():
         cfg.update(json.loads(path.read_text()))
     return cfg
+
+
+APP_VERSION = "1.4.2"
+# Published in the runbooks: a deployment that still accepts these is misconfigured (SEC-DEFAULT-CREDENTIALS).
+DEFAULT_ADMIN = ("admin", "admin123")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Deployment settings the stack's service-area faults change (overrides.json, read at startup).
+
+    Each field is a real misconfiguration: the healthy stack runs with every default.
+    """
+
+    version: str = APP_VERSION
+    docs: bool = False
+    pg_port: int | None = None
+    items_visible: bool = True
+    api_extra_latency_ms: int = 0
+    validation_errors_as_500: bool = False
+    failed_login_crashes: bool = False
+    access_ttl: int | None = None
+    app_password: str | None = None
+    verify_tokens: bool = True
+    refresh_signing_key: str | None = None
+    jwt_secret: str | None = None
+    default_admin_enabled: bool = False
+    ws_secure_requires_token: bool = True
+    ws_origin_check: bool = True
+    static_dir: str | None = None
+
+    @classmethod
+    def load(cls, path: Path | None) -> Overrides:
+        """The file's settings over the defaults (defaults when absent)."""
+        if path is None or not path.exists():
+            return cls()
+        return cls(**json.loads(path.read_text()))
 
 
 class Metrics:
@@ -299,14 +341,17 @@ def issue_token(settings: Settings, subject: str, kind: str, ttl: int) -> str:
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
-def decode_token(settings: Settings, token: str, kind: str) -> dict[str, Any]:
-    """Verify signature, expiry and type; raises a 401 HTTPException with an error code."""
+def decode_token(settings: Settings, token: str, kind: str, *, verify: bool = True) -> dict[str, Any]:
+    """Verify signature, expiry and type; raises a 401 HTTPException with an error code.
+
+    ``verify=False`` is the jwt-verification-disabled fault: PyJWT then checks neither signature nor expiry.
+    """
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             settings.jwt_secret,
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "iat", "sub", "type"]},
+            options={"require": ["exp", "iat", "sub", "type"], "verify_signature": verify},
         )
     except jwt.ExpiredSignatureError as exc:
         raise _auth_error("TOKEN_EXPIRED", "token has expired") from exc
@@ -330,7 +375,7 @@ def current_user(request: Request, authorization: Annotated[str | None, Header()
     token = _bearer(authorization)
     if token is None:
         raise _auth_error("MISSING_TOKEN", "a bearer token is required")
-    return decode_token(settings, token, "access")
+    return decode_token(settings, token, "access", verify=request.app.state.overrides.verify_tokens)
 
 
 async def _timed(check: Callable[[], Awaitable[None]]) -> dict[str, Any]:
@@ -347,6 +392,15 @@ async def _timed(check: Callable[[], Awaitable[None]]) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application (uvicorn: `stack.service.app:create_app --factory`)."""
     settings = settings or Settings.from_env()
+    overrides = Overrides.load(settings.overrides_file)
+    settings = dataclasses.replace(
+        settings,
+        jwt_secret=overrides.jwt_secret or settings.jwt_secret,
+        access_ttl=overrides.access_ttl or settings.access_ttl,
+        app_password=overrides.app_password or settings.app_password,
+        pg_port=overrides.pg_port or settings.pg_port,
+    )
+    cors = load_cors(settings.cors_file)
     state = State(settings=settings, metrics=Metrics(), latency=LatencyFault(settings.latency_file))
 
     @contextlib.asynccontextmanager
@@ -365,8 +419,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await state.redis.aclose()
 
-    app = FastAPI(title="infragate sample service", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title="infragate sample service",
+        version=overrides.version,
+        lifespan=lifespan,
+        # Production serves no API documentation (HTTP-DOCS); the docs-exposed fault turns it on.
+        docs_url="/docs" if overrides.docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if overrides.docs else None,
+    )
     app.state.settings = settings
+    app.state.overrides = overrides
+
+    if overrides.validation_errors_as_500:
+
+        @app.exception_handler(RequestValidationError)
+        async def validation_as_500(_: Request, exc: RequestValidationError) -> JSONResponse:
+            # The fault: a catch-all handler that hides client errors behind a server error.
+            return JSONResponse({"error": "internal server error"}, status_code=500)
+
+    @app.get("/version")
+    async def version() -> dict[str, str]:
+        return {"version": overrides.version}
 
     async def check_database() -> None:
         async with await psycopg.AsyncConnection.connect(
@@ -400,18 +474,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        page = generate_latest(state.metrics.registry)
+        # Fault hook (stack/fault_actions/monitoring.py): metric families a broken deploy no longer exports.
+        hidden = settings.latency_file.parent / "metrics_hidden" if settings.latency_file else None
+        if hidden is not None and hidden.exists():
+            names = tuple(name.encode() for name in hidden.read_text().split())
+            page = b"".join(
+                line
+                for line in page.splitlines(keepends=True)
+                if not line.removeprefix(b"# HELP ").removeprefix(b"# TYPE ").startswith(names)
+            )
+        return Response(page, media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/auth/login")
     async def login(body: LoginIn) -> dict[str, Any]:
         # Constant-time comparisons on both fields: no timing oracle on the username either.
         user_ok = hmac.compare_digest(body.username.encode(), USERNAME.encode())
         password_ok = hmac.compare_digest(body.password.encode(), settings.app_password.encode())
+        subject = USERNAME
+        if overrides.default_admin_enabled and (body.username, body.password) == DEFAULT_ADMIN:
+            subject, user_ok, password_ok = DEFAULT_ADMIN[0], True, True
         if not (user_ok and password_ok):
+            if overrides.failed_login_crashes:
+                raise RuntimeError("failed-login audit sink unavailable")
             raise _auth_error("INVALID_CREDENTIALS", "invalid username or password")
         return {
-            "access_token": issue_token(settings, USERNAME, "access", settings.access_ttl),
-            "refresh_token": issue_token(settings, USERNAME, "refresh", REFRESH_TTL),
+            "access_token": issue_token(settings, subject, "access", settings.access_ttl),
+            "refresh_token": issue_token(settings, subject, "refresh", REFRESH_TTL),
             "token_type": "bearer",
             "expires_in": settings.access_ttl,
         }
@@ -419,14 +508,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/auth/refresh")
     async def refresh(body: RefreshIn) -> dict[str, Any]:
         claims = decode_token(settings, body.refresh_token, "refresh")
+        signer = settings
+        if overrides.refresh_signing_key:
+            signer = dataclasses.replace(settings, jwt_secret=overrides.refresh_signing_key)
         return {
-            "access_token": issue_token(settings, claims["sub"], "access", settings.access_ttl),
+            "access_token": issue_token(signer, claims["sub"], "access", settings.access_ttl),
             "token_type": "bearer",
             "expires_in": settings.access_ttl,
         }
 
     async def inject_latency() -> None:
-        delay = state.latency.current_ms()
+        delay = state.latency.current_ms() + overrides.api_extra_latency_ms
         if delay:
             await asyncio.sleep(delay / 1000)
 
@@ -438,7 +530,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @api.get("/items")
     async def list_items() -> list[dict[str, Any]]:
-        return ITEMS
+        return ITEMS if overrides.items_visible else []
 
     @api.get("/items/{item_id}")
     async def get_item(item_id: int) -> dict[str, Any]:
@@ -504,11 +596,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.websocket("/ws/secure")
     async def ws_secure(websocket: WebSocket) -> None:
         token = websocket.query_params.get("token") or _bearer(websocket.headers.get("authorization"))
+        origin = websocket.headers.get("origin")
+        if overrides.ws_origin_check and origin is not None and origin not in cors["allow_origins"]:
+            # Closing before accept answers the handshake with HTTP 403 (cross-site WebSocket hijacking).
+            await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+            return
         await websocket.accept()
         try:
-            if token is None:
+            if token is None and overrides.ws_secure_requires_token:
                 raise _auth_error("MISSING_TOKEN", "a bearer token is required")
-            decode_token(settings, token, "access")
+            if token is not None:
+                decode_token(settings, token, "access", verify=overrides.verify_tokens)
         except HTTPException as exc:
             # Accept then close with 1008 (policy violation): clients see an explicit WebSocket close code.
             reason = exc.detail["code"] if isinstance(exc.detail, dict) else "INVALID_TOKEN"
@@ -516,7 +614,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return
         await echo(websocket)
 
-    cors = load_cors(settings.cors_file)
+    if overrides.static_dir:
+        # The fault: the working directory mounted as static files, dotfiles included.
+        app.mount("/", StaticFiles(directory=overrides.static_dir), name="files")
     if cors.get("mode") == "wildcard-credentials":
         app.add_middleware(WildcardCredentialsCORS, cfg=cors)
     else:

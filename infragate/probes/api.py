@@ -1,0 +1,223 @@
+"""HTTP APIs and token auth: JSON requests, repeated timings, JSON paths and JWT inspection.
+
+Tokens are inspected, never trusted: claims are read without verifying the signature (the service's key
+is not ours), and the forged variants (tampered, unsigned, expired) exist to be refused by the service.
+"""
+
+from __future__ import annotations
+
+import base64
+import json as jsonlib
+import statistics
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+import jwt
+from jwt.warnings import InsecureKeyLengthWarning
+
+from infragate.probes._base import Timeout, client_context, describe_error, is_unreachable, monotonic_ms
+from infragate.probes.http import HttpAnswer
+
+__all__ = [
+    "MISSING",
+    "Timings",
+    "TokenClaims",
+    "call",
+    "expired",
+    "forged",
+    "json_path",
+    "read_claims",
+    "send_json",
+    "sign_claims",
+    "signed",
+    "tampered",
+    "timed_gets",
+    "unsigned",
+]
+
+MISSING = object()
+"""What ``json_path`` returns when the path does not exist."""
+
+
+def _limits(timeout: Timeout) -> httpx.Timeout:
+    return httpx.Timeout(connect=timeout.connect, read=timeout.read, write=timeout.read, pool=timeout.connect)
+
+
+def call(
+    url: str,
+    *,
+    timeout: Timeout,
+    method: str = "GET",
+    body: Any = None,
+    token: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    cafile: Path | None = None,
+) -> HttpAnswer:
+    """One request with an optional JSON body and bearer token; the answer as ``http.HttpAnswer``."""
+    sent = dict(headers or {})
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    start = monotonic_ms()
+    try:
+        with httpx.Client(verify=client_context(cafile), timeout=_limits(timeout)) as client:
+            content = None
+            if body is not None:
+                sent["Content-Type"] = "application/json"
+                content = jsonlib.dumps(body).encode()
+            response = client.request(method, url, headers=sent, content=content)
+            return HttpAnswer(
+                url=url,
+                method=method,
+                status=response.status_code,
+                elapsed_ms=monotonic_ms() - start,
+                headers=MappingProxyType({k.lower(): v for k, v in response.headers.items()}),
+                body=response.text[: 256 * 1024],
+            )
+    except (httpx.HTTPError, OSError) as exc:
+        return HttpAnswer(
+            url=url,
+            method=method,
+            status=None,
+            elapsed_ms=monotonic_ms() - start,
+            error=describe_error(exc),
+            unreachable=is_unreachable(exc),
+        )
+
+
+def send_json(
+    url: str, body: Any, *, timeout: Timeout, method: str = "POST", cafile: Path | None = None
+) -> HttpAnswer:
+    """Send ``body`` as JSON (``curl -X POST -H 'Content-Type: application/json' -d ...``)."""
+    return call(url, timeout=timeout, method=method, body=body, cafile=cafile)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Elapsed times of N sequential GETs; ``statuses`` in order, None for no answer."""
+
+    url: str
+    elapsed_ms: tuple[float, ...]
+    statuses: tuple[int | None, ...]
+    error: str | None = None
+    unreachable: bool = False
+
+    @property
+    def median_ms(self) -> float:
+        """Median elapsed time (inf when nothing was measured)."""
+        return statistics.median(self.elapsed_ms) if self.elapsed_ms else float("inf")
+
+
+def timed_gets(url: str, count: int, *, timeout: Timeout, cafile: Path | None = None) -> Timings:
+    """``count`` sequential GETs on one keep-alive connection (the first one pays the handshake)."""
+    elapsed: list[float] = []
+    statuses: list[int | None] = []
+    try:
+        with httpx.Client(verify=client_context(cafile), timeout=_limits(timeout)) as client:
+            for _ in range(count):
+                start = time.perf_counter()
+                response = client.get(url)
+                response.read()
+                elapsed.append((time.perf_counter() - start) * 1000)
+                statuses.append(response.status_code)
+    except (httpx.HTTPError, OSError) as exc:
+        return Timings(url, tuple(elapsed), tuple(statuses), describe_error(exc), is_unreachable(exc))
+    return Timings(url, tuple(elapsed), tuple(statuses))
+
+
+def json_path(document: Any, path: str) -> Any:
+    """The value at a dotted path (``components.database.status``, ``items.0.id``), or ``MISSING``."""
+    current = document
+    for part in path.split(".") if path else ():
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif (
+            isinstance(current, list)
+            and part.lstrip("-").isdigit()
+            and -len(current) <= int(part) < len(current)
+        ):
+            current = current[int(part)]
+        else:
+            return MISSING
+    return current
+
+
+# ---------------------------------------------------------------------------- JWT
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a token says about itself (read without verifying the signature)."""
+
+    algorithm: str | None
+    claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    error: str | None = None
+
+    @property
+    def lifetime_s(self) -> float | None:
+        """exp - iat, when both are numbers."""
+        exp, iat = self.claims.get("exp"), self.claims.get("iat")
+        if isinstance(exp, (int, float)) and isinstance(iat, (int, float)):
+            return float(exp - iat)
+        return None
+
+
+def read_claims(token: str) -> TokenClaims:
+    """Header algorithm and payload claims of a JWT; ``error`` when it is not a JWT at all."""
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        return TokenClaims(None, error=f"not a JWT ({exc})")
+    return TokenClaims(header.get("alg"), MappingProxyType(dict(claims)))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def tampered(token: str) -> str:
+    """The token with its payload changed (subject appended with '-x') and the original signature kept."""
+    head, _, rest = token.partition(".")
+    _, _, signature = rest.partition(".")
+    claims = dict(jwt.decode(token, options={"verify_signature": False}))
+    claims["sub"] = f"{claims.get('sub', '')}-x"
+    payload = _b64(jsonlib.dumps(claims, separators=(",", ":")).encode())
+    return f"{head}.{payload}.{signature}"
+
+
+def unsigned(token: str) -> str:
+    """The token's claims re-issued with ``alg: none`` and no signature."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    header = _b64(jsonlib.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{_b64(jsonlib.dumps(claims).encode())}."
+
+
+def signed(token: str, secret: str, **changes: Any) -> str:
+    """The token's claims with ``changes``, signed HS256 with ``secret``."""
+    claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
+    return sign_claims(claims, secret)
+
+
+def sign_claims(claims: Mapping[str, Any], secret: str) -> str:
+    """``claims`` signed HS256 with ``secret`` (placeholders are short on purpose: no key-length warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        return jwt.encode(dict(claims), secret, algorithm="HS256")
+
+
+def forged(subject: str, secret: str, *, ttl_s: int = 300, kind: str = "access") -> str:
+    """A fresh token for ``subject`` signed with ``secret`` (a guess at the service's key)."""
+    now = int(time.time())
+    return sign_claims({"sub": subject, "iat": now, "exp": now + ttl_s, "type": kind}, secret)
+
+
+def expired(token: str, secret: str, *, ago_s: int = 3600) -> str:
+    """The token's claims, expired ``ago_s`` seconds ago, correctly signed with ``secret``."""
+    now = int(time.time())
+    return signed(token, secret, iat=now - ago_s - 60, exp=now - ago_s)
