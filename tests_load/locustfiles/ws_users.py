@@ -141,6 +141,10 @@ class WebSocketSessionUser(User):
                 timeout=float(self.spec["timeout_s"]),
                 sslopt={"context": context} if context else None,
                 enable_multithread=False,
+                # websocket-client invents "Origin: https://<host>" by default; a server that checks Origin
+                # (WS-ORIGIN-CHECK) rightly refuses it. Send the declared origin, or none (a non-browser).
+                origin=self.spec.get("origin"),
+                suppress_origin=self.spec.get("origin") is None,
             )
         except Exception as exc:
             self._report(WS_CONNECT, (time.perf_counter() - start) * 1000, self._error("handshake", exc))
