@@ -1,7 +1,7 @@
 """Shared by the bench scripts: the reference stack's endpoints, our scenarios as plans, wrk, printing.
 
 The bench measures the reference stack started by ``python -m stack up`` (``INFRAGATE_STACK_PORT_BASE``
-and ``INFRAGATE_RUN_DIR`` select another instance). Our side always goes through infragate.loadrun,
+and ``INFRAGATE_RUN_DIR`` select another instance). Our side always goes through infragate.load,
 the same code path as ``pytest tests_load``, so the figures are those of our scenarios.
 """
 
@@ -25,10 +25,11 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+LOCUSTFILES = ROOT / "tests_load" / "locustfiles"
 
 from infragate.catalog import load_catalog  # noqa: E402
 from infragate.inventory import Load, LoadRequest, LoadScenario, LoadWebSocket, Secret, Target  # noqa: E402
-from infragate.loadrun import Plan, RunResult, plan_scenario, run_plan  # noqa: E402
+from infragate.load import Plan, RunResult, plan_scenario, run_plan  # noqa: E402
 from stack import api as stack  # noqa: E402
 
 __all__ = [
@@ -84,7 +85,7 @@ def http_plan(
         pacing_s=pacing_s,
     )
     target = _target("bench", max_users=users, max_duration_s=duration_s)
-    return plan_scenario(target, load_catalog(), scenario, workers=workers)
+    return plan_scenario(target, load_catalog(), scenario, workers=workers, locustfile_dir=LOCUSTFILES)
 
 
 def ws_plan(
@@ -108,7 +109,7 @@ def ws_plan(
         password_env=Secret(password_env, value),
     )
     target = _target("bench", max_users=sessions, max_duration_s=600)
-    return plan_scenario(target, load_catalog(), scenario)
+    return plan_scenario(target, load_catalog(), scenario, locustfile_dir=LOCUSTFILES)
 
 
 def bench_dir(script: str) -> Path:

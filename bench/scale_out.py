@@ -3,7 +3,7 @@
 The static endpoint (``/nginx-health``, no upstream) is far faster than one Locust process, so the
 generator is the bottleneck and adding workers should add throughput: this is what distributed runs
 (master + workers, here on loopback; across machines in tests_load/README.md) are for. Both runs use
-our health scenario (FastHttpUser, 400 users, no pacing) through infragate.loadrun's master/worker mode.
+our health scenario (FastHttpUser, 400 users, no pacing) through infragate.load's master/worker mode.
 
     python bench/scale_out.py [--duration 15]
 """

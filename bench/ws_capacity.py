@@ -17,7 +17,7 @@ import argparse
 
 from _bench import bench_dir, raise_nofile, run, ws_plan
 
-from infragate.loadrun import WS_CONNECT, WS_ECHO, WS_HOLD, WS_OPEN
+from infragate.load import WS_CONNECT, WS_ECHO, WS_HOLD, WS_OPEN
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from infragate.inventory import LoadScenario
-from infragate.loadrun import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
+from infragate.load import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
 
 Explain = Callable[..., str]
 
@@ -83,7 +83,7 @@ def test_load_auth_generator_not_saturated(
 
 
 @pytest.mark.check("LOAD-AUTH-FLOW")
-@pytest.mark.filterwarnings("default::infragate.loadrun.LoadRegressionWarning")
+@pytest.mark.filterwarnings("default::infragate.load.LoadRegressionWarning")
 def test_load_auth_p95_no_regression(
     load_auth: LoadScenario, regression: RegressionVerdict, explain_load: Explain
 ) -> None:

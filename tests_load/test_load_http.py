@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from infragate.inventory import LoadScenario
-from infragate.loadrun import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
+from infragate.load import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
 
 Explain = Callable[..., str]
 
@@ -84,7 +84,7 @@ def test_load_health_generator_not_saturated(
 
 
 @pytest.mark.check("LOAD-HTTP-HEALTH")
-@pytest.mark.filterwarnings("default::infragate.loadrun.LoadRegressionWarning")
+@pytest.mark.filterwarnings("default::infragate.load.LoadRegressionWarning")
 def test_load_health_p95_no_regression(
     load_health: LoadScenario, regression: RegressionVerdict, explain_load: Explain
 ) -> None:
@@ -151,7 +151,7 @@ def test_load_api_generator_not_saturated(
 
 
 @pytest.mark.check("LOAD-HTTP-API")
-@pytest.mark.filterwarnings("default::infragate.loadrun.LoadRegressionWarning")
+@pytest.mark.filterwarnings("default::infragate.load.LoadRegressionWarning")
 def test_load_api_p95_no_regression(
     load_api: LoadScenario, regression: RegressionVerdict, explain_load: Explain
 ) -> None:

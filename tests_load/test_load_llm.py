@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from infragate.inventory import LoadScenario
-from infragate.loadrun import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
+from infragate.load import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
 
 Explain = Callable[..., str]
 
@@ -72,7 +72,7 @@ def test_load_llm_generator_not_saturated(
 
 
 @pytest.mark.check("LOAD-LLM-CHAT")
-@pytest.mark.filterwarnings("default::infragate.loadrun.LoadRegressionWarning")
+@pytest.mark.filterwarnings("default::infragate.load.LoadRegressionWarning")
 def test_load_llm_p95_no_regression(
     load_llm: LoadScenario, regression: RegressionVerdict, explain_load: Explain
 ) -> None:

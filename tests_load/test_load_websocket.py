@@ -13,7 +13,7 @@ from collections.abc import Callable
 import pytest
 
 from infragate.inventory import LoadWebSocket
-from infragate.loadrun import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
+from infragate.load import LoadOutcome, LoadRegressionWarning, RegressionVerdict, Verdict
 
 Explain = Callable[..., str]
 
@@ -57,7 +57,7 @@ def test_load_ws_generator_not_saturated(
 
 
 @pytest.mark.check("LOAD-WS-CONCURRENT")
-@pytest.mark.filterwarnings("default::infragate.loadrun.LoadRegressionWarning")
+@pytest.mark.filterwarnings("default::infragate.load.LoadRegressionWarning")
 def test_load_ws_p95_no_regression(
     load_ws: LoadWebSocket, regression: RegressionVerdict, explain_load: Explain
 ) -> None:

@@ -1,4 +1,4 @@
-"""Offline tests of infragate.loadrun: planning, parsing, SLO verdicts, regression, secrets, saturation.
+"""Offline tests of infragate.load: planning, parsing, SLO verdicts, regression, secrets, saturation.
 
 No Locust import (it would monkey-patch this interpreter) and no network: results are built from the
 formats Locust writes, copied from real runs.
@@ -7,6 +7,7 @@ formats Locust writes, copied from real runs.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from infragate.inventory import (
     Target,
     load_target,
 )
-from infragate.loadrun import (
+from infragate.load import (
     WS_CONNECT,
     WS_ECHO,
     WS_HOLD,
@@ -42,7 +43,6 @@ from infragate.loadrun import (
     parse_failures_csv,
     parse_stats_csv,
     parse_stats_json,
-    percentile,
     plan_scenario,
     read_history,
     scenarios,
@@ -50,6 +50,7 @@ from infragate.loadrun import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCUSTFILES = ROOT / "tests_load" / "locustfiles"
 CATALOG = load_catalog()
 PASSWORD = "s3cr3t-Pa55-do-not-leak"
 
@@ -121,6 +122,25 @@ def _ws(**fields: object) -> LoadWebSocket:
     return LoadWebSocket(**base)  # type: ignore[arg-type]
 
 
+def _plan(
+    target: Target,
+    entry: LoadScenario | LoadWebSocket,
+    *,
+    allow_sensitive: bool = False,
+    workers: int = 0,
+    processes: int | None = None,
+) -> Plan:
+    return plan_scenario(
+        target,
+        CATALOG,
+        entry,
+        allow_sensitive=allow_sensitive,
+        workers=workers,
+        processes=processes,
+        locustfile_dir=LOCUSTFILES,
+    )
+
+
 def _result(
     plan: Plan, entries: list[RequestStats], tmp_path: Path, cpu: CpuReport | None = None
 ) -> RunResult:
@@ -140,7 +160,7 @@ def _result(
 
 
 def test_command_is_bounded_headless_and_writes_every_report(tmp_path: Path) -> None:
-    plan = plan_scenario(_target(tmp_path), CATALOG, _api())
+    plan = _plan(_target(tmp_path), _api())
     cmd = plan.command(tmp_path / "out")
     assert cmd[1:3] == ["-m", "locust"]
     assert cmd[cmd.index("-f") + 1].endswith("tests_load/locustfiles/api_users.py")
@@ -157,9 +177,9 @@ def test_command_is_bounded_headless_and_writes_every_report(tmp_path: Path) -> 
 
 
 def test_processes_and_distributed_commands(tmp_path: Path) -> None:
-    local = plan_scenario(_target(tmp_path), CATALOG, _api(processes=2))
+    local = _plan(_target(tmp_path), _api(processes=2))
     assert local.command(tmp_path)[-2:] == ["--processes", "2"]
-    dist = plan_scenario(_target(tmp_path), CATALOG, _api(), workers=2)
+    dist = _plan(_target(tmp_path), _api(), workers=2)
     master = dist.command(tmp_path, role="master", master_port=5557)
     assert master[master.index("--expect-workers") + 1] == "2"
     assert master[master.index("--master-bind-host") + 1] == "127.0.0.1"
@@ -169,7 +189,7 @@ def test_processes_and_distributed_commands(tmp_path: Path) -> None:
 
 
 def test_catalog_defaults_fill_unset_numbers(tmp_path: Path) -> None:
-    plan = plan_scenario(_target(tmp_path), CATALOG, _api(users=None, duration_s=None, spawn_rate=None))
+    plan = _plan(_target(tmp_path), _api(users=None, duration_s=None, spawn_rate=None))
     assert (plan.users, plan.spawn_rate, plan.run_time_s) == (50, 25.0, 30)
     slos = {s.key: s.threshold for s in plan.slos}
     assert slos == {
@@ -184,9 +204,9 @@ def test_catalog_defaults_fill_unset_numbers(tmp_path: Path) -> None:
 
 def test_target_thresholds_table_overrides_catalog(tmp_path: Path) -> None:
     target = replace(_target(tmp_path), thresholds={"LOAD-HTTP-API": {"max_p95_ms": 250}})
-    plan = plan_scenario(target, CATALOG, _api())
+    plan = _plan(target, _api())
     assert next(s for s in plan.slos if s.key == "max_p95_ms").threshold == 250.0
-    own = plan_scenario(target, CATALOG, _api(max_p95_ms=100.0))
+    own = _plan(target, _api(max_p95_ms=100.0))
     assert next(s for s in own.slos if s.key == "max_p95_ms").threshold == 100.0
 
 
@@ -206,23 +226,44 @@ def test_plan_refuses_what_the_inventory_does_not_allow(
     tmp_path: Path, fields: dict[str, object], load: dict[str, object], message: str
 ) -> None:
     with pytest.raises(PlanError, match=message):
-        plan_scenario(_target(tmp_path, **load), CATALOG, _api(**fields))
+        _plan(_target(tmp_path, **load), _api(**fields))
 
 
 def test_sensitive_target_needs_explicit_opt_in(tmp_path: Path) -> None:
     target = replace(_target(tmp_path), sensitive=True)
     with pytest.raises(PlanError, match="sensitive"):
-        plan_scenario(target, CATALOG, _api())
-    assert plan_scenario(target, CATALOG, _api(), allow_sensitive=True).users == 10
+        _plan(target, _api())
+    assert _plan(target, _api(), allow_sensitive=True).users == 10
 
 
 def test_websocket_run_time_covers_ramp_hold_and_a_message(tmp_path: Path) -> None:
-    plan = plan_scenario(_target(tmp_path), CATALOG, _ws())
+    plan = _plan(_target(tmp_path), _ws())
     # 100 sessions at 50/s = 2 s ramp + 5 s hold + 2 s interval + 3 s settle
     assert plan.run_time_s == 12
     assert plan.command(tmp_path)[plan.command(tmp_path).index("--users") + 1] == "100"
     with pytest.raises(PlanError, match="max_duration_s"):
-        plan_scenario(_target(tmp_path, max_duration_s=10.0), CATALOG, _ws())
+        _plan(_target(tmp_path, max_duration_s=10.0), _ws())
+
+
+def test_locustfiles_come_from_the_directory_given(tmp_path: Path) -> None:
+    own = tmp_path / "locustfiles"
+    own.mkdir()
+    (own / "api_users.py").write_text("# a project's own locustfile\n")
+    plan = plan_scenario(_target(tmp_path), CATALOG, _api(), locustfile_dir=own)
+    assert plan.locustfile == own / "api_users.py"
+    assert plan.command(tmp_path)[plan.command(tmp_path).index("-f") + 1] == str(own / "api_users.py")
+    with pytest.raises(PlanError, match=r"no locustfile .*ws_users\.py"):
+        plan_scenario(_target(tmp_path), CATALOG, _ws(), locustfile_dir=own)
+
+
+def test_child_imports_the_same_infragate(tmp_path: Path) -> None:
+    import infragate
+
+    env = _plan(_target(tmp_path), _api()).environment({"PYTHONPATH": "/elsewhere"})
+    package = Path(infragate.__file__).resolve().parent
+    paths = env["PYTHONPATH"].split(os.pathsep)
+    # Either our checkout leads the child's path, or infragate is installed (a site dir, on it already).
+    assert paths[0] == str(package.parent) or (paths == ["/elsewhere"] and "site-packages" in str(package))
 
 
 def test_scenarios_must_sit_in_their_section(tmp_path: Path) -> None:
@@ -240,7 +281,7 @@ def test_local_inventory_load_section_plans(monkeypatch: pytest.MonkeyPatch) -> 
     ):
         monkeypatch.setenv(name, "x")
     target = load_target(ROOT / "inventory" / "local.toml", CATALOG)
-    plans = [plan_scenario(target, CATALOG, entry) for entry in scenarios(target)]
+    plans = [_plan(target, entry) for entry in scenarios(target)]
     assert {p.check for p in plans} == {
         "LOAD-HTTP-HEALTH",
         "LOAD-HTTP-API",
@@ -258,7 +299,7 @@ def test_local_inventory_load_section_plans(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_secret_reaches_the_child_only_through_its_environment(tmp_path: Path) -> None:
     for entry in (_api(), _ws()):
-        plan = plan_scenario(_target(tmp_path), CATALOG, entry)
+        plan = _plan(_target(tmp_path), entry)
         assert PASSWORD not in " ".join(plan.command(tmp_path))
         assert PASSWORD not in json.dumps(plan.spec)
         assert PASSWORD not in repr(plan)
@@ -269,7 +310,7 @@ def test_secret_reaches_the_child_only_through_its_environment(tmp_path: Path) -
 
 def test_summary_and_history_never_hold_the_secret(tmp_path: Path) -> None:
     target = _target(tmp_path)
-    plan = plan_scenario(target, CATALOG, _api())
+    plan = _plan(target, _api())
     out = tmp_path / "run"
     out.mkdir()
     result = _result(plan, [_entry("GET", "/api/items", {10: 90, 20: 10})], out)
@@ -337,16 +378,6 @@ def test_parse_stats_json_uses_response_time_buckets(tmp_path: Path) -> None:
     assert stats.percentile(1.0) == 512.0
 
 
-def test_percentile_matches_locust_algorithm() -> None:
-    # Locust's convention (stats.calculate_response_time_percentile): walking down from the slowest
-    # bucket, the first one where no more than q of the requests remain below; on an exact boundary
-    # that is the next bucket up (p50 of 50 x 10 ms + 50 x 20 ms is 20 ms), so the numbers match its report.
-    histogram = {10: 50, 20: 30, 30: 15, 40: 5}
-    assert [percentile(histogram, q) for q in (0.5, 0.8, 0.9, 0.95, 0.99, 1.0)] == [20, 30, 30, 40, 40, 40]
-    assert percentile({10: 51, 20: 49}, 0.5) == 10
-    assert percentile({}, 0.95) == 0
-
-
 def test_aggregate_merges_histograms_and_spans() -> None:
     a = _entry("GET", "/a", {10: 90, 100: 10}, span=10.0)
     b = replace(_entry("POST", "/b", {20: 100}, failures=5), start=1005.0, end=1020.0)
@@ -361,7 +392,7 @@ def test_aggregate_merges_histograms_and_spans() -> None:
 
 
 def test_http_verdicts_say_measured_vs_threshold(tmp_path: Path) -> None:
-    plan = plan_scenario(_target(tmp_path), CATALOG, _api(max_p99_ms=100.0))
+    plan = _plan(_target(tmp_path), _api(max_p99_ms=100.0))
     entries = [
         _entry("GET", "/api/items", {10: 900, 600: 60}, failures=20),
         _entry("GET", "/api/me", {15: 40}),
@@ -381,14 +412,14 @@ def test_http_verdicts_say_measured_vs_threshold(tmp_path: Path) -> None:
 
 
 def test_no_request_at_all_fails_every_judged_slo(tmp_path: Path) -> None:
-    plan = plan_scenario(_target(tmp_path), CATALOG, _api())
+    plan = _plan(_target(tmp_path), _api())
     verdicts = evaluate(_result(plan, [], tmp_path))
     judged = [v for v in verdicts if v.slo.threshold is not None]
     assert judged and all(v.ok is False and "no request was made" in v.describe() for v in judged)
 
 
 def test_websocket_verdicts(tmp_path: Path) -> None:
-    plan = plan_scenario(_target(tmp_path), CATALOG, _ws())
+    plan = _plan(_target(tmp_path), _ws())
     entries = [
         _entry(WS_CONNECT, "/ws/secure", {120: 98, 900: 2}, failures=2),
         _entry(WS_ECHO, "/ws/secure", {3: 950, 40: 50}),
@@ -423,7 +454,7 @@ def test_cpu_peak_is_the_worst_five_second_window_inside_the_run() -> None:
 
 
 def test_saturated_run_trusts_only_failures_of_error_slos(tmp_path: Path) -> None:
-    plan = plan_scenario(_target(tmp_path), CATALOG, _api())
+    plan = _plan(_target(tmp_path), _api())
     hot = CpuReport((ProcessCpu(1, "local", tuple((1000.0 + i, 99.0) for i in range(10))),), 99.0)
     result = _result(plan, [_entry("GET", "/api/items", {10: 50, 900: 50}, failures=50)], tmp_path, hot)
     outcome = LoadOutcome(result, evaluate(result), RegressionVerdict("no-data", None, None, 0, 0.25, False))
@@ -481,8 +512,12 @@ def test_history_survives_a_torn_line(tmp_path: Path) -> None:
 
 def test_session_report_dirs_never_collide(tmp_path: Path) -> None:
     target = _target(tmp_path)
-    first = LoadSession(target, CATALOG, reports_root=tmp_path, timestamp="20260101T000000Z")
+    first = LoadSession(
+        target, CATALOG, reports_root=tmp_path, locustfile_dir=LOCUSTFILES, timestamp="20260101T000000Z"
+    )
     first.run_dir.mkdir(parents=True)
-    second = LoadSession(target, CATALOG, reports_root=tmp_path, timestamp="20260101T000000Z")
+    second = LoadSession(
+        target, CATALOG, reports_root=tmp_path, locustfile_dir=LOCUSTFILES, timestamp="20260101T000000Z"
+    )
     assert first.run_dir.name == "20260101T000000Z" and second.run_dir.name == "20260101T000000Z-2"
     assert second.history_path == tmp_path / "unit" / "history.jsonl"

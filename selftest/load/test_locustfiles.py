@@ -1,6 +1,6 @@
 """Offline runs of our locustfiles against small local servers (no reference stack needed).
 
-Each test runs Locust for a few seconds through infragate.loadrun, exactly as ``pytest tests_load``
+Each test runs Locust for a few seconds through infragate.load, exactly as ``pytest tests_load``
 does, against an HTTP server and a WebSocket echo server started here on 127.0.0.1.
 """
 
@@ -22,9 +22,10 @@ from websockets.sync.server import ServerConnection, serve
 
 from infragate.catalog import load_catalog
 from infragate.inventory import Load, LoadRequest, LoadScenario, LoadWebSocket, Secret, Target
-from infragate.loadrun import WS_CONNECT, WS_ECHO, WS_HOLD, WS_OPEN, evaluate, plan_scenario, run_plan
+from infragate.load import WS_CONNECT, WS_ECHO, WS_HOLD, WS_OPEN, Plan, evaluate, plan_scenario, run_plan
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCUSTFILES = ROOT / "tests_load" / "locustfiles"
 CATALOG = load_catalog()
 PASSWORD = "offline-Pa55word-never-in-reports"
 
@@ -106,6 +107,10 @@ def _target(tmp_path: Path) -> Target:
     return Target(name="offline", path=tmp_path / "offline.toml", load=Load(max_users=200, max_duration_s=20))
 
 
+def _plan(tmp_path: Path, scenario: LoadScenario | LoadWebSocket) -> Plan:
+    return plan_scenario(_target(tmp_path), CATALOG, scenario, locustfile_dir=LOCUSTFILES)
+
+
 def _files_text(directory: Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in directory.rglob("*") if p.is_file())
 
@@ -121,7 +126,7 @@ def test_health_users_report_and_judge(api: str, tmp_path: Path) -> None:
         duration_s=3,
         pacing_s=0.2,
     )
-    result = run_plan(plan_scenario(_target(tmp_path), CATALOG, scenario), tmp_path / "health")
+    result = run_plan(_plan(tmp_path, scenario), tmp_path / "health")
     total = result.total
     assert total.requests > 100 and total.failures == 0
     assert total.rps == pytest.approx(100, rel=0.35)  # 20 users paced at 0.2 s
@@ -146,7 +151,7 @@ def test_auth_flow_logs_in_calls_and_refreshes_without_leaking(api: str, tmp_pat
         username="demo",
         password_env=Secret("OFFLINE_APP_PASSWORD", PASSWORD),
     )
-    plan = plan_scenario(_target(tmp_path), CATALOG, scenario)
+    plan = _plan(tmp_path, scenario)
     # The secret is only in the child's environment: not in ours, not on its command line.
     assert "OFFLINE_APP_PASSWORD" not in os.environ
     result = run_plan(plan, tmp_path / "auth")
@@ -170,7 +175,7 @@ def test_wrong_password_fails_the_error_ratio(api: str, tmp_path: Path) -> None:
         username="demo",
         password_env=Secret("OFFLINE_APP_PASSWORD", "wrong-password-also-secret"),
     )
-    result = run_plan(plan_scenario(_target(tmp_path), CATALOG, scenario), tmp_path / "bad")
+    result = run_plan(_plan(tmp_path, scenario), tmp_path / "bad")
     verdict = next(v for v in evaluate(result) if v.slo.key == "max_error_ratio")
     assert verdict.ok is False
     assert "wrong-password-also-secret" not in _files_text(tmp_path)
@@ -180,7 +185,7 @@ def test_websocket_sessions_connect_echo_hold(ws_echo: str, tmp_path: Path) -> N
     scenario = LoadWebSocket(
         name="ws", url=ws_echo, sessions=50, spawn_rate=50, hold_s=2, message_interval_s=0.5
     )
-    result = run_plan(plan_scenario(_target(tmp_path), CATALOG, scenario), tmp_path / "ws")
+    result = run_plan(_plan(tmp_path, scenario), tmp_path / "ws")
     assert result.entry(WS_CONNECT).requests == 50 and result.entry(WS_CONNECT).failures == 0
     assert result.entry(WS_ECHO).requests >= 150 and result.entry(WS_ECHO).failures == 0
     assert result.entry(WS_HOLD).successes == 50
@@ -193,7 +198,7 @@ def test_refused_websocket_is_one_failed_handshake_per_session(tmp_path: Path) -
     scenario = LoadWebSocket(
         name="ws", url="ws://127.0.0.1:9/ws", sessions=20, spawn_rate=20, hold_s=1, message_interval_s=0.5
     )
-    result = run_plan(plan_scenario(_target(tmp_path), CATALOG, scenario), tmp_path / "ws-down")
+    result = run_plan(_plan(tmp_path, scenario), tmp_path / "ws-down")
     connect = result.entry(WS_CONNECT)
     assert (connect.requests, connect.failures) == (20, 20)
     verdicts = {v.slo.key: v for v in evaluate(result)}

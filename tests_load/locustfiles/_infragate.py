@@ -3,7 +3,7 @@
 Not a locustfile itself: Locust skips files starting with ``_`` when given a directory (``-f tests_load``).
 A scenario reaches a user in one of two ways:
 
-* from ``pytest tests_load`` (infragate.loadrun): JSON in ``INFRAGATE_SCENARIO``, one scenario per run;
+* from ``pytest tests_load`` (infragate.load): JSON in ``INFRAGATE_SCENARIO``, one scenario per run;
 * exploratory, ``locust -f tests_load --target NAME``: every load scenario of ``inventory/NAME.toml``,
   each User class taking the scenarios of its check; ``--host`` still overrides the base URL.
 """
@@ -11,6 +11,7 @@ A scenario reaches a user in one of two ways:
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
 import json
 import logging
@@ -31,8 +32,9 @@ from locust.runners import WorkerRunner
 from locust.user.wait_time import constant_pacing
 
 _REPO = Path(__file__).resolve().parents[2]
-if str(_REPO) not in sys.path:
-    # `locust -f tests_load` from another directory: infragate lives at the repository root.
+if importlib.util.find_spec("infragate") is None:
+    # `locust -f tests_load` from another directory with infragate not installed: use the checkout's.
+    # Under `pytest tests_load` the runner has already put the infragate it runs on our path.
     sys.path.insert(0, str(_REPO))
 
 from infragate.catalog import load_catalog  # noqa: E402
@@ -43,7 +45,7 @@ from infragate.inventory import (  # noqa: E402
     load_target,
     resolve_threshold,
 )
-from infragate.loadrun import SCENARIO_ENV, PlanError, scenario_spec, scenarios  # noqa: E402
+from infragate.load import SCENARIO_ENV, PlanError, scenario_spec, scenarios  # noqa: E402
 
 __all__ = [
     "ScenarioHttpUser",
@@ -212,7 +214,7 @@ def _exit_gate(environment: Environment, **_kwargs: Any) -> None:
     if source is None or isinstance(environment.runner, WorkerRunner):
         return
     if source.from_runner:
-        # infragate.loadrun reads the JSON/CSV and judges every SLO; a non-zero exit would only mean
+        # infragate.load reads the JSON/CSV and judges every SLO; a non-zero exit would only mean
         # "some request failed", which the error-ratio SLO already says with its threshold.
         environment.process_exit_code = 0
         return

@@ -29,7 +29,7 @@ from _infragate import Spec, client_ssl_context, rebase, redact, scenario_source
 from locust import User, events, task
 from locust.env import Environment
 
-from infragate.loadrun import WS_CONNECT, WS_ECHO, WS_HOLD, WS_OPEN
+from infragate.load import WS_CONNECT, WS_ECHO, WS_HOLD, WS_OPEN
 
 # Sessions open in this process, reported at the end as WS-OPEN (per process; Locust sums workers).
 _OPEN: set[WebSocketSessionUser] = set()
