@@ -15,6 +15,11 @@ LOOPBACK = "127.0.0.1"
 # Offsets from the port base. The inventory hard-codes the defaults (base 18400), so these never change.
 PORT_OFFSETS: dict[str, int] = {
     "service": 0,
+    # Services of stack/services/ (issue 9), each on its own framework and auth contract.
+    "drf": 1,  # Django REST framework + simplejwt
+    "form": 2,  # FastAPI, OAuth2 form login, API keys, the application chat endpoint
+    "socketio": 3,  # python-socketio ASGI server
+    "llm": 4,  # OpenAI-compatible chat backend with recorded answers
     "nginx_http": 80,
     "nginx_https": 43,
     "postgres": 32,
@@ -31,6 +36,10 @@ class Ports:
     """The TCP ports of every listener, all on 127.0.0.1."""
 
     service: int
+    drf: int
+    form: int
+    socketio: int
+    llm: int
     nginx_http: int
     nginx_https: int
     postgres: int
@@ -109,6 +118,11 @@ class Layout:
         return self.root / "service"
 
     @property
+    def services(self) -> Path:
+        """State of the stack/services/ parts: one directory each (env file, SQLite database)."""
+        return self.root / "services"
+
+    @property
     def prometheus(self) -> Path:
         """Prometheus config, rules and TSDB."""
         return self.root / "prometheus"
@@ -159,6 +173,7 @@ class Layout:
             self.redis,
             self.nginx,
             self.service,
+            self.services,
             self.prometheus,
             self.alertmanager,
             self.ssh,

@@ -1,4 +1,4 @@
-"""The seven servers of the stack: how each one is configured, started, probed and stopped."""
+"""The servers of the stack: how each one is configured, started, probed and stopped."""
 
 from __future__ import annotations
 
@@ -705,6 +705,160 @@ class RecordedPart(Part):
         return probes.http_status_ok(self.ctx.ports.recorded, "/api/tags")
 
 
+class ContractServicePart(Part):
+    """A service of stack/services/ under uvicorn: its settings file, its state dir, its readiness probe."""
+
+    # Subclasses: the uvicorn app factory and the env-var name under which it finds its settings file.
+    app: ClassVar[str] = ""
+    env_file_var: ClassVar[str] = ""
+
+    def ports(self) -> tuple[int, ...]:
+        """uvicorn's port (PORT_OFFSETS has the same name as the part)."""
+        return (getattr(self.ctx.ports, self.name),)
+
+    @property
+    def state_dir(self) -> Path:
+        """<run>/services/<part>: settings file and SQLite database."""
+        return self.ctx.lay.services / self.name
+
+    @property
+    def env_file(self) -> Path:
+        """The dotenv-style settings file the service reads at startup (stack/config.py)."""
+        return self.state_dir / f"{self.name}.env"
+
+    def write_env_file(self) -> bool:
+        """Render the settings file for the active faults; True when it changed."""
+        text = config.contract_env(self.name, self.ctx.active_faults())
+        return config.write_if_changed(self.env_file, text)
+
+    def prepare(self) -> None:
+        """The state dir and the settings file."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.write_env_file()
+
+    def env(self) -> dict[str, str]:
+        """Base environment, only the secrets this service needs, and where its files are."""
+        secrets_ = self.ctx.secrets()
+        return {
+            **BASE_ENV,
+            **{name: secrets_[name] for name in self.secret_names()},
+            "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONUNBUFFERED": "1",
+            self.env_file_var: str(self.env_file),
+            **self.extra_env(),
+        }
+
+    def secret_names(self) -> tuple[str, ...]:
+        """Names of the secrets (stack/secretstore.py) passed to the service."""
+        raise NotImplementedError
+
+    def extra_env(self) -> dict[str, str]:
+        """Further non-secret variables."""
+        return {}
+
+    def launch(self) -> int:
+        """python -m uvicorn on 127.0.0.1 with the service's app."""
+        argv = [
+            service_python(),
+            "-m",
+            "uvicorn",
+            self.app,
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.ports()[0]),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "3",
+        ]
+        if self.app.endswith(":create_app"):
+            argv.insert(4, "--factory")
+        return proc.spawn(argv, log=self.log_path(), env=self.env(), cwd=REPO_ROOT)
+
+
+class DrfPart(ContractServicePart):
+    """Django REST framework + simplejwt (stack/services/drf), ASGI under uvicorn, SQLite database."""
+
+    name = "drf"
+    app = "stack.services.drf.asgi:application"
+    env_file_var = "INFRAGATE_DRF_ENV_FILE"
+
+    def secret_names(self) -> tuple[str, ...]:
+        """Django's SECRET_KEY (also simplejwt's signing key) and the demo user's password."""
+        return (secretstore.DRF_SECRET_KEY, secretstore.DRF_PASSWORD)
+
+    def extra_env(self) -> dict[str, str]:
+        """Settings module and SQLite file."""
+        return {
+            "DJANGO_SETTINGS_MODULE": "stack.services.drf.settings",
+            "INFRAGATE_DRF_DB": str(self.state_dir / "db.sqlite3"),
+        }
+
+    def probe(self) -> bool:
+        """GET /health/ answers {"database": "connected", ...}."""
+        return probes.http_ok_json(self.ports()[0], "/health/", "database", "connected")
+
+
+class FormPart(ContractServicePart):
+    """FastAPI with OAuth2 form login, API keys and /api/chat (stack/services/formapi)."""
+
+    name = "form"
+    app = "stack.services.formapi.app:create_app"
+    env_file_var = "INFRAGATE_FORM_ENV_FILE"
+
+    def secret_names(self) -> tuple[str, ...]:
+        """Login password, JWT key, API key, and the LLM backend's key for /api/chat."""
+        return (
+            secretstore.FORM_PASSWORD,
+            secretstore.FORM_JWT_SECRET,
+            secretstore.FORM_API_KEY,
+            secretstore.LLM_API_KEY,
+        )
+
+    def extra_env(self) -> dict[str, str]:
+        """SQLite file and the LLM backend's URL."""
+        return {
+            "INFRAGATE_FORM_DB": str(self.state_dir / "form.sqlite3"),
+            "INFRAGATE_FORM_LLM_URL": f"http://{LOOPBACK}:{self.ctx.ports.llm}",
+        }
+
+    def probe(self) -> bool:
+        """GET /healthz answers 200 (a lying-health fault also answers 200: readiness is not health)."""
+        return probes.http_status_ok(self.ports()[0], "/healthz")
+
+
+class SocketioPart(ContractServicePart):
+    """python-socketio ASGI server with auth on CONNECT (stack/services/sio)."""
+
+    name = "socketio"
+    app = "stack.services.sio.app:create_app"
+    env_file_var = "INFRAGATE_SIO_ENV_FILE"
+
+    def secret_names(self) -> tuple[str, ...]:
+        """The form service's JWT key (its tokens are accepted) and the static token."""
+        return (secretstore.FORM_JWT_SECRET, secretstore.SOCKETIO_TOKEN)
+
+    def probe(self) -> bool:
+        """The Engine.IO polling handshake answers 200."""
+        return probes.http_status_ok(self.ports()[0], "/socket.io/?EIO=4&transport=polling")
+
+
+class LlmPart(ContractServicePart):
+    """OpenAI-compatible backend with recorded answers (stack/services/llm)."""
+
+    name = "llm"
+    app = "stack.services.llm.app:create_app"
+    env_file_var = "INFRAGATE_LLM_ENV_FILE"
+
+    def secret_names(self) -> tuple[str, ...]:
+        """The backend's API key."""
+        return (secretstore.LLM_API_KEY,)
+
+    def probe(self) -> bool:
+        """GET /health answers 200."""
+        return probes.http_status_ok(self.ports()[0], "/health")
+
+
 PART_CLASSES: tuple[type[Part], ...] = (
     PostgresPart,
     RedisPart,
@@ -714,6 +868,10 @@ PART_CLASSES: tuple[type[Part], ...] = (
     AlertmanagerPart,
     SshdPart,
     RecordedPart,
+    DrfPart,
+    FormPart,
+    SocketioPart,
+    LlmPart,
 )
 PART_NAMES: tuple[str, ...] = tuple(cls.name for cls in PART_CLASSES)
 

@@ -13,7 +13,27 @@ PG_PASSWORD = "INFRAGATE_LOCAL_PG_PASSWORD"
 REDIS_PASSWORD = "INFRAGATE_LOCAL_REDIS_PASSWORD"
 JWT_SECRET = "INFRAGATE_LOCAL_JWT_SECRET"
 APP_PASSWORD = "INFRAGATE_LOCAL_APP_PASSWORD"
-NAMES: tuple[str, ...] = (PG_PASSWORD, REDIS_PASSWORD, JWT_SECRET, APP_PASSWORD)
+# Services of stack/services/ (issue 9): each has its own credentials and signing keys.
+DRF_SECRET_KEY = "INFRAGATE_LOCAL_DRF_SECRET_KEY"  # Django SECRET_KEY; simplejwt signs with it
+DRF_PASSWORD = "INFRAGATE_LOCAL_DRF_PASSWORD"  # password of demo@example.test
+FORM_PASSWORD = "INFRAGATE_LOCAL_FORM_PASSWORD"  # password of user demo (form login)
+FORM_JWT_SECRET = "INFRAGATE_LOCAL_FORM_JWT_SECRET"  # PyJWT HS256 key of the form service
+FORM_API_KEY = "INFRAGATE_LOCAL_FORM_API_KEY"  # X-API-Key of GET /v1/data
+SOCKETIO_TOKEN = "INFRAGATE_LOCAL_SOCKETIO_TOKEN"  # static token accepted on Socket.IO CONNECT
+LLM_API_KEY = "INFRAGATE_LOCAL_LLM_API_KEY"  # Bearer key of the OpenAI-compatible backend
+NAMES: tuple[str, ...] = (
+    PG_PASSWORD,
+    REDIS_PASSWORD,
+    JWT_SECRET,
+    APP_PASSWORD,
+    DRF_SECRET_KEY,
+    DRF_PASSWORD,
+    FORM_PASSWORD,
+    FORM_JWT_SECRET,
+    FORM_API_KEY,
+    SOCKETIO_TOKEN,
+    LLM_API_KEY,
+)
 
 # 32 random bytes: long enough for HS256 (PyJWT warns below 32 bytes) and URL-safe, so no quoting needed
 # in redis.conf, SQL or shells for generated values.

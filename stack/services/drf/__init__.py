@@ -1,0 +1,1 @@
+"""Django REST framework service with djangorestframework-simplejwt: login by email, access/refresh."""

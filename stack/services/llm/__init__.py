@@ -1,0 +1,1 @@
+"""OpenAI-compatible chat backend with RECORDED answers (no model can be downloaded here)."""
