@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json as jsonlib
-import statistics
 import time
 import warnings
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from infragate.probes._base import Timeout, client_context, describe_error, is_unreachable, monotonic_ms
 from infragate.probes.http import HttpAnswer
+from infragate.stats import percentile
 
 __all__ = [
     "MISSING",
@@ -109,8 +109,8 @@ class Timings:
 
     @property
     def median_ms(self) -> float:
-        """Median elapsed time (inf when nothing was measured)."""
-        return statistics.median(self.elapsed_ms) if self.elapsed_ms else float("inf")
+        """Median elapsed time: the nearest-rank p50, a measured time (inf when nothing was measured)."""
+        return percentile(self.elapsed_ms, 0.5) if self.elapsed_ms else float("inf")
 
 
 def timed_gets(url: str, count: int, *, timeout: Timeout, cafile: Path | None = None) -> Timings:

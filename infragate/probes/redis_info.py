@@ -6,7 +6,6 @@ what it can (maxmemory, maxmemory_policy, aof_enabled, maxclients) and ``save`` 
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from redis.retry import Retry
 
 from infragate.probes._base import describe_error, is_unreachable
 
-__all__ = ["RedisInfo", "percentile", "snapshot"]
+__all__ = ["RedisInfo", "snapshot"]
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,6 @@ class RedisInfo:
             return self.config[key]
         value = self.info.get(key.replace("-", "_"))
         return None if value is None else str(value)
-
-
-def percentile(values: tuple[float, ...], pct: float) -> float:
-    """Nearest-rank percentile (``pct`` in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 def snapshot(

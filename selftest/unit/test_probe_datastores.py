@@ -93,13 +93,6 @@ def test_redis_closed_port_is_unreachable() -> None:
     assert not got.ok and got.unreachable
 
 
-def test_percentile_is_nearest_rank() -> None:
-    values = tuple(float(v) for v in range(1, 101))
-    assert redis_info.percentile(values, 99) == 99.0
-    assert redis_info.percentile(values, 50) == 50.0
-    assert redis_info.percentile((7.0,), 99) == 7.0
-
-
 # ---------------------------------------------------------------------------- PostgreSQL
 
 
