@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import socket
 import ssl
@@ -47,6 +48,59 @@ def blackhole() -> Iterator[int]:
     try:
         yield sock.getsockname()[1]
     finally:
+        sock.close()
+
+
+@contextmanager
+def accept_silent() -> Iterator[int]:
+    """A server that accepts every connection and never sends a byte (a hung TLS or HTTP server)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:  # closed at the end
+                return
+            held.append(conn)  # kept open and never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        stop.set()
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+
+
+@contextmanager
+def full_backlog() -> Iterator[int]:
+    """A loopback blackhole: a listener with a full accept queue drops new SYNs (connect times out)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(0)
+    port: int = sock.getsockname()[1]
+    fillers: list[socket.socket] = []
+    for _ in range(4):  # listen(0) queues one or two connections; more fill it for sure
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    try:
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
         sock.close()
 
 
