@@ -4,10 +4,8 @@ from __future__ import annotations
 
 pytest_plugins = [
     "fixtures.plugin",
+    "fixtures.select",
     "fixtures.checks",
     "fixtures.load",
-    "fixtures.datastores",
-    "fixtures.service",
-    "fixtures.monitoring",
     "fixtures.host",
 ]

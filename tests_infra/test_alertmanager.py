@@ -13,8 +13,8 @@ def _labels(labels):
 
 
 @pytest.mark.check("ALERTS-NONE-FIRING")
-def test_alertmanager_ready(alertmanager, monitoring, explain):
-    seen = monitoring.ready(alertmanager)
+def test_alertmanager_ready(alertmanager, facts, explain):
+    seen = facts.ready(alertmanager)
     assert seen.ok, explain(
         expected="HTTP 200 from /-/ready and /-/healthy",
         seen=seen.error or f"/-/ready HTTP {seen.ready_status}, /-/healthy HTTP {seen.healthy_status}",
@@ -22,8 +22,8 @@ def test_alertmanager_ready(alertmanager, monitoring, explain):
 
 
 @pytest.mark.check("ALERTS-NONE-FIRING")
-def test_alertmanager_no_critical_alert_firing(alertmanager, monitoring, explain):
-    found = monitoring.alerts(alertmanager)
+def test_alertmanager_no_critical_alert_firing(alertmanager, facts, explain):
+    found = facts.alerts(alertmanager)
     critical = found.matching(alertmanager.critical_labels)
     others = [a for a in found.alerts if a not in critical]
     seen = found.error or (
@@ -37,8 +37,8 @@ def test_alertmanager_no_critical_alert_firing(alertmanager, monitoring, explain
 
 
 @pytest.mark.check("ALERTS-PIPELINE")
-def test_alertmanager_routes_critical_to_receiver(alertmanager, monitoring, explain):
-    routed = monitoring.critical_route(alertmanager)
+def test_alertmanager_routes_critical_to_receiver(alertmanager, facts, explain):
+    routed = facts.critical_route(alertmanager)
     wanted = alertmanager.critical_receiver
     expected = (
         f"alerts {{{_labels(alertmanager.critical_labels)}}} routed to "
@@ -62,8 +62,8 @@ def test_alertmanager_routes_critical_to_receiver(alertmanager, monitoring, expl
 
 
 @pytest.mark.check("ALERTS-PIPELINE")
-def test_alertmanager_cluster_has_all_peers(alertmanager_cluster, monitoring, explain):
-    status = monitoring.am_status(alertmanager_cluster)
+def test_alertmanager_cluster_has_all_peers(alertmanager_cluster, facts, explain):
+    status = facts.am_status(alertmanager_cluster)
     wanted = alertmanager_cluster.cluster_peers
     assert status.error is None and status.cluster_status == "ready" and status.peers >= wanted, explain(
         expected=f"cluster ready with {wanted} peers",

@@ -8,54 +8,43 @@ from __future__ import annotations
 
 import pytest
 
-from infragate.probes import api
+from fixtures.describe import http_seen
 
 # Error codes the service documents for refused tokens (runbook 003 § JWT).
-_TOKEN_CODES = {"missing": "MISSING_TOKEN", "tampered": "INVALID_TOKEN", "unsigned": "INVALID_TOKEN"}
-_TOKEN_CODES["expired"] = "TOKEN_EXPIRED"
-
-
-def _code(answer):
-    doc = answer.json()
-    detail = doc.get("detail") if isinstance(doc, dict) else None
-    if isinstance(detail, dict):
-        return detail.get("code")
-    return doc.get("code") if isinstance(doc, dict) else None
-
-
-def _seen(answer):
-    if answer.status is None:
-        return f"no response: {answer.error}"
-    code = _code(answer)
-    return f"HTTP {answer.status}" + (f" {code}" if code else "")
+_TOKEN_CODES = {
+    "missing": "MISSING_TOKEN",
+    "tampered": "INVALID_TOKEN",
+    "unsigned": "INVALID_TOKEN",
+    "expired": "TOKEN_EXPIRED",
+}
 
 
 @pytest.mark.check("AUTH-LOGIN")
-def test_auth_login_returns_tokens(auth, service, explain):
-    answer = service.login(auth)
-    tokens = service.tokens(auth)
+def test_auth_login_returns_tokens(auth, facts, explain):
+    answer = facts.login(auth)
+    tokens = facts.tokens(auth)
     wanted = ["access_token"] + (["refresh_token"] if auth.refresh_url else [])
     missing = [k for k in wanted if not isinstance(tokens.get(k), str)]
     assert answer.status == 200 and not missing, explain(
         expected=f"HTTP 200 with {' and '.join(wanted)} for {auth.username!r} "
         f"(password from ${auth.password_env.env})",
-        seen=_seen(answer) + (f", missing {', '.join(missing)}" if answer.status == 200 else ""),
+        seen=http_seen(answer) + (f", missing {', '.join(missing)}" if answer.status == 200 else ""),
     )
 
 
 @pytest.mark.check("AUTH-BAD-CREDENTIALS")
-def test_auth_wrong_password_refused(auth, service, explain):
-    answer = service.login(auth, password="infragate-wrong-password")
-    code = _code(answer)
+def test_auth_wrong_password_refused(auth, facts, explain):
+    refused = facts.wrong_password(auth)
+    answer, code = refused.answer, refused.code
     assert answer.status == 401 and code == auth.bad_credentials_code, explain(
-        expected=f"HTTP 401 {auth.bad_credentials_code} for a wrong password (never 500)", seen=_seen(answer)
+        expected=f"HTTP 401 {auth.bad_credentials_code} for a wrong password (never 500)",
+        seen=f"{http_seen(answer)} {code or ''}".rstrip(),
     )
 
 
 @pytest.mark.check("AUTH-TOKEN-CLAIMS")
-def test_auth_token_claims_sane(auth, service, explain):
-    token = service.tokens(auth).get("access_token")
-    claims = api.read_claims(token) if isinstance(token, str) else None
+def test_auth_token_claims_sane(auth, facts, explain):
+    claims = facts.token_claims(auth)
     missing = [k for k in ("sub", "iat", "exp") if claims is None or k not in claims.claims]
     assert (
         claims is not None and claims.error is None and not missing and claims.algorithm not in (None, "none")
@@ -68,10 +57,10 @@ def test_auth_token_claims_sane(auth, service, explain):
 
 
 @pytest.mark.check("AUTH-TOKEN-CLAIMS")
-def test_auth_token_lifetime_as_declared(auth, service, threshold, explain):
+def test_auth_token_lifetime_as_declared(auth, facts, threshold, explain):
     ttl, tolerance = threshold("token_ttl_s"), threshold("tolerance_s")
-    token = service.tokens(auth).get("access_token")
-    lifetime = api.read_claims(token).lifetime_s if isinstance(token, str) else None
+    claims = facts.token_claims(auth)
+    lifetime = claims.lifetime_s if claims is not None else None
     assert lifetime is not None and abs(lifetime - ttl) <= tolerance, explain(
         expected=f"an access token lifetime (exp - iat) of {ttl:g} s (within {tolerance:g} s)",
         seen="no lifetime (no token, or no exp/iat)" if lifetime is None else f"lifetime {lifetime:.0f} s",
@@ -79,45 +68,28 @@ def test_auth_token_lifetime_as_declared(auth, service, threshold, explain):
 
 
 @pytest.mark.check("AUTH-REFRESH")
-def test_auth_refresh_gives_working_token(auth_refresh, service, explain):
-    answer = service.refresh(auth_refresh)
-    doc = answer.json()
-    token = doc.get("access_token") if isinstance(doc, dict) else None
-    used = (
-        service.protected(auth_refresh, token, "refreshed") if token and auth_refresh.protected_url else None
-    )
-    ok = answer.status == 200 and isinstance(token, str) and (used is None or used.status == 200)
-    seen = f"refresh: {_seen(answer)}"
-    if used is not None:
-        seen += f"; {auth_refresh.protected_url} with the new token: {_seen(used)}"
-    assert ok, explain(
+def test_auth_refresh_gives_working_token(auth_refresh, facts, explain):
+    result = facts.refreshed(auth_refresh)
+    seen = f"refresh: {http_seen(result.answer)}"
+    if result.used is not None:
+        seen += f"; {auth_refresh.protected_url} with the new token: {http_seen(result.used)}"
+    ok = result.answer.status == 200 and result.token is not None
+    assert ok and (result.used is None or result.used.status == 200), explain(
         expected=f"{auth_refresh.refresh_url} to exchange the refresh token for an access token "
         "the API accepts",
         seen=seen,
     )
 
 
-def _invalid(auth, kind, service):
-    if kind == "missing":
-        return None
-    token = service.tokens(auth).get("access_token")
-    if not isinstance(token, str):
-        pytest.fail(f"no access token from {auth.login_url} to derive a {kind} token from", pytrace=False)
-    if kind == "tampered":
-        return api.tampered(token)
-    if kind == "unsigned":
-        return api.unsigned(token)
-    return api.expired(token, auth.signing_secret_env.value)
-
-
 @pytest.mark.check("AUTH-REJECT-INVALID")
-def test_auth_rejects_invalid_token(invalid_token, service, explain):
+def test_auth_rejects_invalid_token(invalid_token, facts, explain):
     auth, kind = invalid_token
-    answer = service.protected(auth, _invalid(auth, kind, service), kind)
+    result = facts.invalid_token(auth, kind)
     code = _TOKEN_CODES[kind]
-    seen = _seen(answer)
-    if answer.status is not None and 200 <= answer.status < 300:
+    assert result.answer is not None, explain(expected=f"a {kind} token to present", seen=result.error)
+    seen = f"{http_seen(result.answer)} {result.code or ''}".rstrip()
+    if result.answer.status is not None and 200 <= result.answer.status < 300:
         seen += f": the {kind} token was accepted"
-    assert answer.status == 401 and _code(answer) == code, explain(
+    assert result.answer.status == 401 and result.code == code, explain(
         expected=f"HTTP 401 {code} from {auth.protected_url} for a {kind} token", seen=seen
     )

@@ -18,9 +18,9 @@ def _headers(answer):
 
 
 @pytest.mark.check("CORS-ALLOWED-ORIGIN")
-def test_cors_allowed_origin_echoed(cors_allowed, probe, explain):
+def test_cors_allowed_origin_echoed(cors_allowed, facts, explain):
     policy, origin = cors_allowed
-    answer = probe.cors(policy, origin)
+    answer = facts.cors(policy, origin)
     assert answer.allow_origin == origin, explain(
         expected=f"Access-Control-Allow-Origin {origin!r} for a {policy.method} preflight",
         seen=_headers(answer),
@@ -28,9 +28,9 @@ def test_cors_allowed_origin_echoed(cors_allowed, probe, explain):
 
 
 @pytest.mark.check("CORS-ALLOWED-ORIGIN")
-def test_cors_no_wildcard_with_credentials(cors_allowed, probe, explain):
+def test_cors_no_wildcard_with_credentials(cors_allowed, facts, explain):
     policy, origin = cors_allowed
-    answer = probe.cors(policy, origin)
+    answer = facts.cors(policy, origin)
     assert answer.status is not None, explain(expected="a preflight answer", seen=_headers(answer))
     assert not (answer.allow_origin == "*" and answer.allow_credentials), explain(
         expected="an echoed origin when credentials are allowed (browsers reject '*' with credentials)",
@@ -39,9 +39,9 @@ def test_cors_no_wildcard_with_credentials(cors_allowed, probe, explain):
 
 
 @pytest.mark.check("CORS-ALLOWED-ORIGIN")
-def test_cors_allowed_origin_gets_method_and_headers(cors_allowed, probe, explain):
+def test_cors_allowed_origin_gets_method_and_headers(cors_allowed, facts, explain):
     policy, origin = cors_allowed
-    answer = probe.cors(policy, origin)
+    answer = facts.cors(policy, origin)
     missing = [policy.method] if not answer.allows_method(policy.method) else []
     missing += [h for h in policy.request_headers if not answer.allows_header(h)]
     if policy.credentials and not answer.allow_credentials:
@@ -56,9 +56,9 @@ def test_cors_allowed_origin_gets_method_and_headers(cors_allowed, probe, explai
 
 
 @pytest.mark.check("CORS-DENIED-ORIGIN")
-def test_cors_unknown_origin_denied(cors_denied, probe, explain):
+def test_cors_unknown_origin_denied(cors_denied, facts, explain):
     policy, origin = cors_denied
-    answer = probe.cors(policy, origin)
+    answer = facts.cors(policy, origin)
     assert answer.status is not None, explain(
         expected=f"an answer without CORS grant for {origin!r}", seen=_headers(answer)
     )

@@ -10,8 +10,8 @@ import pytest
 
 
 @pytest.mark.check("GRAFANA-HEALTH")
-def test_grafana_database_ok(grafana, observability, explain):
-    seen = observability.grafana_health(grafana)
+def test_grafana_database_ok(grafana, facts, explain):
+    seen = facts.grafana_health(grafana)
     assert seen.status == 200 and seen.database == "ok", explain(
         expected='HTTP 200 from /api/health with "database": "ok"',
         seen=seen.error or f"HTTP {seen.status}, database {seen.database or 'not reported'!r}",
@@ -19,9 +19,9 @@ def test_grafana_database_ok(grafana, observability, explain):
 
 
 @pytest.mark.check("GRAFANA-DATASOURCES")
-def test_grafana_datasource_exists(grafana_datasource, observability, explain):
+def test_grafana_datasource_exists(grafana_datasource, facts, explain):
     server, name = grafana_datasource
-    listing = observability.grafana_datasources(server)
+    listing = facts.grafana_datasources(server)
     names = sorted(listing.by("name"))
     assert listing.error is None and name in names, explain(
         expected=f"datasource {name!r} configured",
@@ -30,11 +30,11 @@ def test_grafana_datasource_exists(grafana_datasource, observability, explain):
 
 
 @pytest.mark.check("GRAFANA-DATASOURCES")
-def test_grafana_datasource_healthy(grafana_datasource, observability, explain):
+def test_grafana_datasource_healthy(grafana_datasource, facts, explain):
     server, name = grafana_datasource
-    listing = observability.grafana_datasources(server)
+    listing = facts.grafana_datasources(server)
     source = listing.by("name").get(name)
-    health = observability.grafana_datasource_health(server, source.uid) if source is not None else None
+    health = facts.grafana_datasource_health(server, source.uid) if source is not None else None
     if health is None:
         seen = listing.error or f"datasource {name!r} not configured"
     else:
@@ -45,9 +45,9 @@ def test_grafana_datasource_healthy(grafana_datasource, observability, explain):
 
 
 @pytest.mark.check("GRAFANA-DASHBOARDS")
-def test_grafana_dashboard_exists(grafana_dashboard, observability, explain):
+def test_grafana_dashboard_exists(grafana_dashboard, facts, explain):
     server, uid = grafana_dashboard
-    listing = observability.grafana_dashboards(server)
+    listing = facts.grafana_dashboards(server)
     assert listing.error is None and uid in listing.by("uid"), explain(
         expected=f"dashboard uid {uid!r}",
         seen=listing.error
@@ -57,9 +57,9 @@ def test_grafana_dashboard_exists(grafana_dashboard, observability, explain):
 
 
 @pytest.mark.check("GRAFANA-DASHBOARDS")
-def test_grafana_dashboard_tag_has_dashboards(grafana_dashboard_tag, observability, explain):
+def test_grafana_dashboard_tag_has_dashboards(grafana_dashboard_tag, facts, explain):
     server, tag = grafana_dashboard_tag
-    listing = observability.grafana_dashboards(server)
+    listing = facts.grafana_dashboards(server)
     tagged = [d for d in listing.items if tag in d.tags]
     assert listing.error is None and tagged, explain(
         expected=f"at least one dashboard tagged {tag!r}",

@@ -17,8 +17,8 @@ def _seen(answer):
 
 
 @pytest.mark.check("HTTP-HEALTH")
-def test_http_endpoint_returns_expected_status(http_endpoint, probe, threshold, explain):
-    answer = probe.http(http_endpoint)
+def test_http_endpoint_returns_expected_status(http_endpoint, facts, threshold, explain):
+    answer = facts.http(http_endpoint)
     expected = threshold("expect_status")
     assert answer.status == expected, explain(
         expected=f"HTTP {expected} from {http_endpoint.url}", seen=_seen(answer)
@@ -26,8 +26,8 @@ def test_http_endpoint_returns_expected_status(http_endpoint, probe, threshold, 
 
 
 @pytest.mark.check("HTTP-HEALTH")
-def test_http_endpoint_answers_within_budget(http_endpoint, probe, threshold, explain):
-    answer = probe.http(http_endpoint)
+def test_http_endpoint_answers_within_budget(http_endpoint, facts, threshold, explain):
+    answer = facts.http(http_endpoint)
     budget = threshold("max_response_ms")
     assert answer.status is not None and answer.elapsed_ms < budget, explain(
         expected=f"an answer within {budget:g} ms", seen=_seen(answer)
@@ -35,8 +35,8 @@ def test_http_endpoint_answers_within_budget(http_endpoint, probe, threshold, ex
 
 
 @pytest.mark.check("HTTP-NOT-BAD-GATEWAY")
-def test_frontend_not_bad_gateway(frontend, probe, explain):
-    answer = probe.http(frontend)
+def test_frontend_not_bad_gateway(frontend, facts, explain):
+    answer = facts.http(frontend)
     seen = _seen(answer)
     if answer.status in _GATEWAY_ERRORS:
         seen = f"HTTP {answer.status} {_GATEWAY_ERRORS[answer.status]}: the proxy cannot reach the backend"
@@ -44,8 +44,8 @@ def test_frontend_not_bad_gateway(frontend, probe, explain):
 
 
 @pytest.mark.check("HTTP-NOT-BAD-GATEWAY")
-def test_frontend_serves_html(frontend, probe, explain):
-    answer = probe.http(frontend)
+def test_frontend_serves_html(frontend, facts, explain):
+    answer = facts.http(frontend)
     has_html = answer.content_type == "text/html" and "<html" in answer.body.lower()
     assert answer.status == 200 and has_html and answer.body.strip(), explain(
         expected="a non-empty HTML page (not a blank page)",

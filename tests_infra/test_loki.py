@@ -9,18 +9,18 @@ import pytest
 
 
 @pytest.mark.check("LOKI-READY")
-def test_loki_ready(loki, observability, explain):
-    seen = observability.loki_ready(loki)
+def test_loki_ready(loki, facts, explain):
+    seen = facts.loki_ready(loki)
     assert seen.status == 200, explain(
         expected="HTTP 200 from /ready", seen=seen.error or f"HTTP {seen.status}: {seen.body or 'empty body'}"
     )
 
 
 @pytest.mark.check("LOKI-RECEIVING")
-def test_loki_stream_receiving(loki_stream, observability, threshold, explain):
+def test_loki_stream_receiving(loki_stream, facts, threshold, explain):
     server, selector = loki_stream
     window = threshold("window_s", server)
-    seen = observability.loki_entries(server, selector, window)
+    seen = facts.loki_entries(server, selector, window)
     if seen.error is not None:
         text = seen.error
     elif seen.entries:
@@ -33,8 +33,8 @@ def test_loki_stream_receiving(loki_stream, observability, threshold, explain):
 
 
 @pytest.mark.check("LOKI-RECEIVING")
-def test_loki_retention_long_enough(loki_retention, observability, explain):
-    seen = observability.loki_retention(loki_retention)
+def test_loki_retention_long_enough(loki_retention, facts, explain):
+    seen = facts.loki_retention(loki_retention)
     wanted = loki_retention.min_retention_h
     # 0 means "keep forever" in Loki.
     ok = seen.error is None and seen.hours is not None and (seen.hours == 0 or seen.hours >= wanted)

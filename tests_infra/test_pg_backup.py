@@ -9,8 +9,8 @@ import pytest
 
 
 @pytest.mark.check("PG-BACKUP-DUMP")
-def test_postgres_schema_dump_succeeds(pg_backup, stores, explain):
-    dump = stores.schema_dump(pg_backup)
+def test_postgres_schema_dump_succeeds(pg_backup, facts, explain):
+    dump = facts.schema_dump(pg_backup)
     seen = f"pg_dump failed: {dump.error}" if not dump.ok else f"{dump.size_bytes} bytes"
     assert dump.ok and dump.size_bytes > 0, explain(
         expected=f"pg_dump --schema-only {pg_backup.dbname} succeeds", seen=seen
@@ -18,10 +18,10 @@ def test_postgres_schema_dump_succeeds(pg_backup, stores, explain):
 
 
 @pytest.mark.check("PG-BACKUP-DUMP")
-def test_postgres_newest_backup_recent(pg_backup, stores, threshold, explain):
+def test_postgres_newest_backup_recent(pg_backup, facts, threshold, explain):
     backup = pg_backup.backup
     max_age = threshold("max_backup_age_h", backup)
-    found = stores.newest_backup(pg_backup)
+    found = facts.newest_backup(pg_backup)
     problem = "stale" if (found.age_hours or 0) >= max_age else "too small"
     seen = (
         f"no backup in {found.directory}: {found.error}"

@@ -9,16 +9,16 @@ import pytest
 
 
 @pytest.mark.check("PG-READY")
-def test_postgres_accepts_connections(postgres, probe, explain):
-    status = probe.postgres(postgres)
+def test_postgres_accepts_connections(postgres, facts, explain):
+    status = facts.postgres(postgres)
     assert status.ready, explain(
         expected=f"SELECT 1 answered as {postgres.user}@{postgres.dbname}", seen=f"not ready: {status.error}"
     )
 
 
 @pytest.mark.check("PG-CONNINFO")
-def test_postgres_session_is_expected_database_and_user(postgres, probe, explain):
-    status = probe.postgres(postgres)
+def test_postgres_session_is_expected_database_and_user(postgres, facts, explain):
+    status = facts.postgres(postgres)
     seen = f"not connected: {status.error}" if not status.ready else f"{status.user}@{status.database}"
     assert (status.database, status.user) == (postgres.dbname, postgres.user), explain(
         expected=f"{postgres.user}@{postgres.dbname}", seen=seen
@@ -26,8 +26,8 @@ def test_postgres_session_is_expected_database_and_user(postgres, probe, explain
 
 
 @pytest.mark.check("PG-CONNINFO")
-def test_postgres_version_at_least_minimum(postgres, probe, explain):
-    status = probe.postgres(postgres)
+def test_postgres_version_at_least_minimum(postgres, facts, explain):
+    status = facts.postgres(postgres)
     minimum = postgres.min_version or 0
     seen = (
         f"not connected: {status.error}"
@@ -40,8 +40,8 @@ def test_postgres_version_at_least_minimum(postgres, probe, explain):
 
 
 @pytest.mark.check("PG-CONNINFO")
-def test_postgres_ssl_in_use_when_required(postgres, probe, explain):
-    status = probe.postgres(postgres)
+def test_postgres_ssl_in_use_when_required(postgres, facts, explain):
+    status = facts.postgres(postgres)
     required = postgres.require_ssl
     seen = f"not connected: {status.error}" if not status.ready else f"ssl in use: {status.ssl_in_use}"
     assert status.ready and (status.ssl_in_use or not required), explain(

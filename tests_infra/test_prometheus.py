@@ -5,20 +5,14 @@ PYTEST_DONT_REWRITE: the messages from ``explain`` say everything; pytest's intr
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-
-def _bounds(low, high):
-    if low is not None and high is not None:
-        return f"between {low:g} and {high:g}"
-    return f">= {low:g}" if low is not None else f"<= {high:g}" if high is not None else "a number"
+from fixtures.describe import bounds
 
 
 @pytest.mark.check("PROM-READY")
-def test_prometheus_ready(prometheus, monitoring, explain):
-    seen = monitoring.ready(prometheus)
+def test_prometheus_ready(prometheus, facts, explain):
+    seen = facts.ready(prometheus)
     assert seen.ok, explain(
         expected="HTTP 200 from /-/ready and /-/healthy",
         seen=seen.error or f"/-/ready HTTP {seen.ready_status}, /-/healthy HTTP {seen.healthy_status}",
@@ -26,9 +20,9 @@ def test_prometheus_ready(prometheus, monitoring, explain):
 
 
 @pytest.mark.check("PROM-TARGETS-UP")
-def test_prometheus_targets_up(prometheus, monitoring, threshold, explain):
+def test_prometheus_targets_up(prometheus, facts, threshold, explain):
     confirm = threshold("confirm_down_s")
-    found = monitoring.targets(prometheus, confirm_s=confirm)
+    found = facts.targets(prometheus, confirm_s=confirm)
     down = found.down()
     seen = found.error or f"{len(down)} of {len(found.targets)} targets down: " + "; ".join(
         t.describe() for t in down
@@ -41,8 +35,8 @@ def test_prometheus_targets_up(prometheus, monitoring, threshold, explain):
 
 
 @pytest.mark.check("PROM-TARGETS-UP")
-def test_prometheus_declared_jobs_scraped(prometheus, monitoring, threshold, explain):
-    found = monitoring.targets(prometheus, confirm_s=threshold("confirm_down_s"))
+def test_prometheus_declared_jobs_scraped(prometheus, facts, threshold, explain):
+    found = facts.targets(prometheus, confirm_s=threshold("confirm_down_s"))
     missing = sorted(set(prometheus.jobs) - found.jobs())
     assert found.error is None and not missing, explain(
         expected=f"active targets for the jobs {', '.join(prometheus.jobs) or '(none declared)'}",
@@ -52,14 +46,10 @@ def test_prometheus_declared_jobs_scraped(prometheus, monitoring, threshold, exp
 
 
 @pytest.mark.check("PROM-QUERY-THRESHOLDS")
-def test_prometheus_query_within_bounds(prom_query, monitoring, explain):
+def test_prometheus_query_withinbounds(prom_query, facts, explain):
     server, q = prom_query
-    result = monitoring.query(server, q.expr)
-    outside = [
-        (series, value)
-        for series, value in result.values
-        if math.isnan(value) or (q.min is not None and value < q.min) or (q.max is not None and value > q.max)
-    ]
+    check = facts.query_bounds(server, q)
+    result, outside = check.result, check.outside
     if result.error is not None:
         seen = result.error
     elif not result.values:
@@ -69,13 +59,13 @@ def test_prometheus_query_within_bounds(prom_query, monitoring, explain):
         if outside:
             seen = f"threshold exceeded: {seen}"
     assert result.error is None and result.values and not outside, explain(
-        expected=f"{q.expr} {_bounds(q.min, q.max)}", seen=seen
+        expected=f"{q.expr} {bounds(q.min, q.max)}", seen=seen
     )
 
 
 @pytest.mark.check("PROM-RULES-LOADED")
-def test_prometheus_rule_groups_loaded(prometheus, monitoring, explain):
-    found = monitoring.rules(prometheus)
+def test_prometheus_rule_groups_loaded(prometheus, facts, explain):
+    found = facts.rules(prometheus)
     missing = sorted(set(prometheus.rule_groups) - found.names())
     assert found.error is None and not missing, explain(
         expected=f"rule groups loaded: {', '.join(prometheus.rule_groups) or '(none declared)'}",
@@ -85,8 +75,8 @@ def test_prometheus_rule_groups_loaded(prometheus, monitoring, explain):
 
 
 @pytest.mark.check("PROM-RULES-LOADED")
-def test_prometheus_rules_evaluate_without_error(prometheus, monitoring, explain):
-    found = monitoring.rules(prometheus)
+def test_prometheus_rules_evaluate_without_error(prometheus, facts, explain):
+    found = facts.rules(prometheus)
     failing = found.failing()
     assert found.error is None and not failing, explain(
         expected="every rule's last evaluation healthy",

@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.mark.check("REDIS-PING")
-def test_redis_answers_pong(redis_server, probe, explain):
-    result = probe.redis(redis_server)
+def test_redis_answers_pong(redis_server, facts, explain):
+    result = facts.redis(redis_server)
     seen = f"reply {result.reply!r}" if result.error is None else result.error
     assert result.ok, explain(expected="PONG", seen=seen)

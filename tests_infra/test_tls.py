@@ -9,10 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infragate.probes.tls import load_certificates
-
 _LEGACY = ["TLSv1", "TLSv1.1"]
-_ORDER = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 
 
 def _no_answer(handshake):
@@ -20,8 +17,8 @@ def _no_answer(handshake):
 
 
 @pytest.mark.check("TLS-HANDSHAKE")
-def test_tls_handshake_verifies(tls_endpoint, probe, explain):
-    hs = probe.tls(tls_endpoint)
+def test_tls_handshake_verifies(tls_endpoint, facts, explain):
+    hs = facts.tls(tls_endpoint)
     seen = _no_answer(hs) if hs.error else f"verification failed: {hs.verify_error}"
     assert hs.verified, explain(
         expected=f"a verified handshake for {tls_endpoint.sni!r} (chain to a trusted root, name matches)",
@@ -30,8 +27,8 @@ def test_tls_handshake_verifies(tls_endpoint, probe, explain):
 
 
 @pytest.mark.check("TLS-CERT-EXPIRY")
-def test_tls_cert_not_expiring(tls_endpoint, probe, threshold, explain):
-    hs = probe.tls(tls_endpoint)
+def test_tls_cert_not_expiring(tls_endpoint, facts, threshold, explain):
+    hs = facts.tls(tls_endpoint)
     min_days = threshold("min_days")
     leaf = hs.leaf
     assert leaf is not None, explain(
@@ -46,8 +43,8 @@ def test_tls_cert_not_expiring(tls_endpoint, probe, threshold, explain):
 
 
 @pytest.mark.check("TLS-CERT-EXPIRY")
-def test_tls_cert_already_valid(tls_endpoint, probe, explain):
-    hs = probe.tls(tls_endpoint)
+def test_tls_cert_already_valid(tls_endpoint, facts, explain):
+    hs = facts.tls(tls_endpoint)
     leaf = hs.leaf
     assert leaf is not None, explain(expected="a certificate already valid", seen=_no_answer(hs))
     now = datetime.now(UTC)
@@ -58,8 +55,8 @@ def test_tls_cert_already_valid(tls_endpoint, probe, explain):
 
 
 @pytest.mark.check("TLS-CHAIN")
-def test_tls_chain_complete(tls_endpoint, probe, explain):
-    hs = probe.tls(tls_endpoint)
+def test_tls_chain_complete(tls_endpoint, facts, explain):
+    hs = facts.tls(tls_endpoint)
     chain = " <- ".join(f"{c.subject!r}" for c in hs.chain) or "nothing"
     assert hs.verified, explain(
         expected="the served chain leads to a trusted root",
@@ -68,23 +65,28 @@ def test_tls_chain_complete(tls_endpoint, probe, explain):
 
 
 @pytest.mark.check("TLS-CHAIN")
-def test_tls_served_cert_matches_file(tls_with_cert_file, probe, explain):
-    hs = probe.tls(tls_with_cert_file)
-    on_disk = load_certificates(tls_with_cert_file.cert_file)
-    leaf = hs.leaf
-    assert leaf is not None, explain(expected="a served certificate", seen=_no_answer(hs))
-    assert on_disk and on_disk[0].sha256 == leaf.sha256, explain(
+def test_tls_served_cert_matches_file(tls_with_cert_file, facts, explain):
+    found = facts.served_vs_file(tls_with_cert_file)
+    served, on_disk = found.served, found.on_disk
+    assert served is not None, explain(
+        expected="a served certificate", seen=f"no TLS answer: {found.handshake_error}"
+    )
+    assert found.same, explain(
         expected=f"the served certificate to be the one in {tls_with_cert_file.cert_file}",
-        seen=f"served {leaf.sha256[:16]}… (not after {leaf.not_after:%Y-%m-%d}), file has "
-        f"{on_disk[0].sha256[:16] if on_disk else 'no certificate'}… "
-        f"(not after {on_disk[0].not_after:%Y-%m-%d}): renewed on disk but the server was not reloaded",
+        seen=f"served {served.sha256[:16]}… (not after {served.not_after:%Y-%m-%d}), file has "
+        + (
+            f"{on_disk.sha256[:16]}… (not after {on_disk.not_after:%Y-%m-%d})"
+            if on_disk
+            else "no certificate"
+        )
+        + ": renewed on disk but the server was not reloaded",
     )
 
 
 @pytest.mark.check("TLS-PROTOCOLS")
 @pytest.mark.parametrize("version", _LEGACY)
-def test_tls_legacy_protocol_refused(tls_endpoint, version, probe, explain):
-    result = probe.tls_version(tls_endpoint, version)
+def test_tls_legacy_protocol_refused(tls_endpoint, version, facts, explain):
+    result = facts.tls_version(tls_endpoint, version)
     assert not result.unreachable, explain(
         expected=f"{version} refused", seen=f"no TLS answer: {result.error}"
     )
@@ -94,17 +96,17 @@ def test_tls_legacy_protocol_refused(tls_endpoint, version, probe, explain):
 
 
 @pytest.mark.check("TLS-PROTOCOLS")
-def test_tls_minimum_protocol_accepted(tls_endpoint, probe, threshold, explain):
+def test_tls_minimum_protocol_accepted(tls_endpoint, facts, threshold, explain):
     minimum = threshold("min_version")
-    accepted = [v for v in _ORDER[_ORDER.index(minimum) :] if probe.tls_version(tls_endpoint, v).accepted]
+    accepted = facts.tls_accepted_from(tls_endpoint, minimum)
     assert accepted, explain(
         expected=f"{minimum} or newer accepted", seen="no modern protocol version accepted"
     )
 
 
 @pytest.mark.check("TLS-PROTOCOLS")
-def test_http_redirects_to_https(tls_redirect, probe, explain):
-    answer = probe.redirect(tls_redirect)
+def test_http_redirects_to_https(tls_redirect, facts, explain):
+    answer = facts.redirect(tls_redirect)
     location = answer.headers.get("location", "")
     seen = (
         f"no response: {answer.error}"

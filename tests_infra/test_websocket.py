@@ -19,16 +19,16 @@ def _expected_reply(endpoint):
 
 
 @pytest.mark.check("WS-CONNECT-DIRECT")
-def test_websocket_direct_handshake(ws_direct, probe, explain):
-    exchange = probe.websocket(ws_direct)
+def test_websocket_direct_handshake(ws_direct, facts, explain):
+    exchange = facts.websocket(ws_direct)
     assert exchange.connected, explain(
         expected=f"101 Switching Protocols from {ws_direct.url}", seen=_seen(exchange)
     )
 
 
 @pytest.mark.check("WS-CONNECT-DIRECT")
-def test_websocket_direct_round_trip(ws_direct, probe, explain):
-    exchange = probe.websocket(ws_direct)
+def test_websocket_direct_round_trip(ws_direct, facts, explain):
+    exchange = facts.websocket(ws_direct)
     reply = _expected_reply(ws_direct)
     assert exchange.received == reply, explain(
         expected=f"reply {reply!r} to {ws_direct.message!r}", seen=_seen(exchange)
@@ -36,8 +36,8 @@ def test_websocket_direct_round_trip(ws_direct, probe, explain):
 
 
 @pytest.mark.check("WS-CONNECT-PROXY")
-def test_websocket_proxy_handshake(ws_proxy, probe, explain):
-    exchange = probe.websocket(ws_proxy)
+def test_websocket_proxy_handshake(ws_proxy, facts, explain):
+    exchange = facts.websocket(ws_proxy)
     seen = _seen(exchange)
     if exchange.status is not None and exchange.status != 101:
         seen += " (does the proxy location set 'Upgrade $http_upgrade' and 'Connection \"upgrade\"'?)"
@@ -45,8 +45,8 @@ def test_websocket_proxy_handshake(ws_proxy, probe, explain):
 
 
 @pytest.mark.check("WS-CONNECT-PROXY")
-def test_websocket_proxy_round_trip(ws_proxy, probe, explain):
-    exchange = probe.websocket(ws_proxy)
+def test_websocket_proxy_round_trip(ws_proxy, facts, explain):
+    exchange = facts.websocket(ws_proxy)
     reply = _expected_reply(ws_proxy)
     assert exchange.received == reply, explain(
         expected=f"reply {reply!r} to {ws_proxy.message!r} through the proxy", seen=_seen(exchange)

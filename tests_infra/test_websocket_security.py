@@ -9,16 +9,16 @@ import pytest
 
 
 @pytest.mark.check("WS-AUTH-REQUIRED")
-def test_websocket_accepts_valid_token(ws_secure, service, explain):
-    session = service.ws(ws_secure, token=service.access_token(), origin=None, label="valid")
+def test_websocket_accepts_valid_token(ws_secure, facts, explain):
+    session = facts.ws(ws_secure, "valid", None)
     assert session.accepted, explain(
         expected=f"101 and a reply from {ws_secure.url} with a valid token", seen=session.refusal
     )
 
 
 @pytest.mark.check("WS-AUTH-REQUIRED")
-def test_websocket_refuses_missing_token(ws_secure, service, explain):
-    session = service.ws(ws_secure, token=None, origin=None, label="missing")
+def test_websocket_refuses_missing_token(ws_secure, facts, explain):
+    session = facts.ws(ws_secure, "missing", None)
     seen = session.refusal + (" accepted without a token" if session.accepted else "")
     assert not session.accepted and not session.unreachable, explain(
         expected=f"{ws_secure.url} to refuse a session without a token (401/403 or close 1008)", seen=seen
@@ -26,29 +26,25 @@ def test_websocket_refuses_missing_token(ws_secure, service, explain):
 
 
 @pytest.mark.check("WS-AUTH-REQUIRED")
-def test_websocket_refuses_bad_token(ws_secure, service, explain):
-    session = service.ws(ws_secure, token="not-a-valid-token", origin=None, label="bad")
+def test_websocket_refuses_bad_token(ws_secure, facts, explain):
+    session = facts.ws(ws_secure, "bad", None)
     seen = session.refusal + (" accepted with a bad token" if session.accepted else "")
     assert not session.accepted and not session.unreachable, explain(
         expected=f"{ws_secure.url} to refuse a session with a bad token (401/403 or close 1008)", seen=seen
     )
 
 
-def _token(endpoint, service):
-    return service.access_token() if endpoint.auth else None
-
-
 @pytest.mark.check("WS-ORIGIN-CHECK")
-def test_websocket_allows_origin(ws_allowed_origin, service, explain):
+def test_websocket_allows_origin(ws_allowed_origin, facts, explain):
     endpoint, origin = ws_allowed_origin
-    session = service.ws(endpoint, token=_token(endpoint, service), origin=origin, label="origin")
+    session = facts.ws(endpoint, "valid" if endpoint.auth else "missing", origin)
     assert session.accepted, explain(expected=f"a session from Origin {origin}", seen=session.refusal)
 
 
 @pytest.mark.check("WS-ORIGIN-CHECK")
-def test_websocket_refuses_foreign_origin(ws_denied_origin, service, explain):
+def test_websocket_refuses_foreign_origin(ws_denied_origin, facts, explain):
     endpoint, origin = ws_denied_origin
-    session = service.ws(endpoint, token=_token(endpoint, service), origin=origin, label="origin")
+    session = facts.ws(endpoint, "valid" if endpoint.auth else "missing", origin)
     seen = session.refusal + (f": Origin {origin} accepted" if session.accepted else "")
     assert not session.accepted and not session.unreachable, explain(
         expected=f"the handshake from Origin {origin} refused (403)", seen=seen
@@ -56,9 +52,9 @@ def test_websocket_refuses_foreign_origin(ws_denied_origin, service, explain):
 
 
 @pytest.mark.check("WS-KEEPALIVE")
-def test_websocket_idle_session_survives_proxy(ws_keepalive, service, threshold, explain):
+def test_websocket_idle_session_survives_proxy(ws_keepalive, facts, threshold, explain):
     hold = float(threshold("hold_s"))
-    held = service.ws_hold(ws_keepalive, hold)
+    held = facts.ws_hold(ws_keepalive, hold)
     seen = "survived" if held.survived else f"cut while idle: {held.error}"
     if not held.connected:
         seen = f"no session: {held.error}"

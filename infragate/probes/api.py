@@ -25,13 +25,11 @@ from infragate.probes.http import HttpAnswer
 from infragate.stats import percentile
 
 __all__ = [
-    "MISSING",
     "Timings",
     "TokenClaims",
     "call",
     "expired",
     "forged",
-    "json_path",
     "read_claims",
     "send_json",
     "sign_claims",
@@ -41,8 +39,6 @@ __all__ = [
     "unsigned",
 ]
 
-MISSING = object()
-"""What ``json_path`` returns when the path does not exist."""
 
 
 def _limits(timeout: Timeout) -> httpx.Timeout:
@@ -128,23 +124,6 @@ def timed_gets(url: str, count: int, *, timeout: Timeout, cafile: Path | None = 
     except (httpx.HTTPError, OSError) as exc:
         return Timings(url, tuple(elapsed), tuple(statuses), describe_error(exc), is_unreachable(exc))
     return Timings(url, tuple(elapsed), tuple(statuses))
-
-
-def json_path(document: Any, path: str) -> Any:
-    """The value at a dotted path (``components.database.status``, ``items.0.id``), or ``MISSING``."""
-    current = document
-    for part in path.split(".") if path else ():
-        if isinstance(current, Mapping) and part in current:
-            current = current[part]
-        elif (
-            isinstance(current, list)
-            and part.lstrip("-").isdigit()
-            and -len(current) <= int(part) < len(current)
-        ):
-            current = current[int(part)]
-        else:
-            return MISSING
-    return current
 
 
 # ---------------------------------------------------------------------------- JWT

@@ -11,10 +11,11 @@ from typing import Any, Literal
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from infragate.jsonpath import MISSING, search
 from infragate.probes import http
 from infragate.probes._base import Timeout
 
-__all__ = ["MetricsPage", "Sample", "json_path", "parse_json", "parse_text", "scrape"]
+__all__ = ["MetricsPage", "Sample", "parse_json", "parse_text", "scrape"]
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,13 @@ class MetricsPage:
     def has(self, series: str) -> bool:
         """A family, a sample name or a JSON path of the page."""
         if self.format == "json":
-            return json_path(self.document, series) is not _MISSING
+            return search(self.document, series) is not MISSING
         return series in self.families or any(s.name == series for s in self.samples)
 
     def values(self, series: str) -> tuple[Sample, ...]:
         """Samples named ``series`` (a family name selects its plain samples: counters, gauges)."""
         if self.format == "json":
-            value = json_path(self.document, series)
+            value = search(self.document, series)
             number = _number(value)
             return () if number is None else (Sample(series, number),)
         exact = tuple(s for s in self.samples if s.name == series)
@@ -67,26 +68,10 @@ class MetricsPage:
         return tuple(s for s in self.samples if s.name in (f"{series}_total", f"{series}_sum"))
 
 
-_MISSING: Any = object()
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
-
-
-def json_path(document: Any, path: str) -> Any:
-    """The value at a dotted path (``data.current_metrics.database.connections``; list indexes too)."""
-    current = document
-    for part in path.split("."):
-        if isinstance(current, Mapping) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return _MISSING
-    return current
 
 
 def parse_text(text: str) -> tuple[frozenset[str], tuple[Sample, ...]]:

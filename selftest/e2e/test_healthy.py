@@ -41,13 +41,13 @@ def test_healthy_run_covers_every_foundation_check(healthy: Any) -> None:
 
 def test_junit_names_carry_target_and_component(healthy: Any) -> None:
     names = [c["name"] for c in healthy.cases]
-    assert names and all("[local-" in n for n in names), names
-    assert "test_tls_cert_not_expiring[local-proxy]" in names
+    assert names and all(" local/" in n for n in names), names
+    assert "test_tls_cert_not_expiring[TLS-CERT-EXPIRY local/proxy]" in names
 
 
 def test_html_report_is_self_contained(healthy: Any) -> None:
     html = (healthy.report_dir / "report.html").read_text()
-    assert "test_tls_cert_not_expiring[local-proxy]" in html
+    assert "test_tls_cert_not_expiring[TLS-CERT-EXPIRY local/proxy]" in html
     assert 'rel="stylesheet" href=' not in html and "assets/style.css" not in html
 
 

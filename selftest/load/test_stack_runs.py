@@ -32,11 +32,11 @@ def test_healthy_stack_passes_every_load_slo(healthy: LoadRun) -> None:
     assert passed == LOAD_IDS
     # One JUnit case per scenario and SLO, named after both.
     names = healthy.outcomes()
-    assert names["test_load_health_p95_within_slo[local-health]"] == "passed"
-    assert names["test_load_health_error_ratio_within_slo[local-health]"] == "passed"
-    assert names["test_load_api_avg_within_slo[local-api-mix]"] == "passed"
-    assert names["test_load_ws_sessions_held_within_slo[local-ws-sessions]"] == "passed"
-    assert names["test_load_llm_generator_not_saturated[local-chat]"] == "passed"
+    assert names["test_load_health_p95_within_slo[LOAD-HTTP-HEALTH local/health]"] == "passed"
+    assert names["test_load_health_error_ratio_within_slo[LOAD-HTTP-HEALTH local/health]"] == "passed"
+    assert names["test_load_api_avg_within_slo[LOAD-HTTP-API local/api-mix]"] == "passed"
+    assert names["test_load_ws_sessions_held_within_slo[LOAD-WS-CONCURRENT local/ws-sessions]"] == "passed"
+    assert names["test_load_llm_generator_not_saturated[LOAD-LLM-CHAT local/chat]"] == "passed"
 
 
 def test_each_scenario_writes_reports_and_history(healthy: LoadRun) -> None:
@@ -79,13 +79,13 @@ def test_api_slow_fails_the_api_p95_slo_and_is_a_regression(
         run = run_load("-k", "test_load_api", name="api-slow")
     finally:
         stack.heal("api-slow")
-    p95 = run.case("test_load_api_p95_within_slo[local-api-mix]")
+    p95 = run.case("test_load_api_p95_within_slo[LOAD-HTTP-API local/api-mix]")
     assert p95["outcome"] == "failed", p95
     assert "p95: measured" in p95["message"] and "vs threshold <= 500 ms" in p95["message"]
     assert "remedy:" in p95["message"]
     assert run.returncode == 1
     # regression_fails = false in local.toml: a warning, and the test itself passes.
-    assert run.case("test_load_api_p95_no_regression[local-api-mix]")["outcome"] == "passed"
+    assert run.case("test_load_api_p95_no_regression[LOAD-HTTP-API local/api-mix]")["outcome"] == "passed"
     assert "LoadRegressionWarning" in run.stdout and "p95 regressed" in run.stdout
 
 
@@ -97,10 +97,13 @@ def test_ws_headers_removed_fails_the_websocket_scenario(
         run = run_load("-k", "test_load_ws", name="ws-headers-removed")
     finally:
         stack.heal("ws-headers-removed")
-    handshakes = run.case("test_load_ws_failed_handshakes_within_slo[local-ws-sessions]")
+    handshakes = run.case("test_load_ws_failed_handshakes_within_slo[LOAD-WS-CONCURRENT local/ws-sessions]")
     assert handshakes["outcome"] == "failed", handshakes
     assert "failed handshakes: measured 1000 vs threshold <= 0" in handshakes["message"]
-    assert run.case("test_load_ws_sessions_held_within_slo[local-ws-sessions]")["outcome"] == "failed"
+    assert (
+        run.case("test_load_ws_sessions_held_within_slo[LOAD-WS-CONCURRENT local/ws-sessions]")["outcome"]
+        == "failed"
+    )
 
 
 def test_service_stopped_fails_the_error_ratio_slo(stack: Any, run_load: Callable[..., LoadRun]) -> None:
@@ -109,7 +112,7 @@ def test_service_stopped_fails_the_error_ratio_slo(stack: Any, run_load: Callabl
         run = run_load("-k", "test_load_health", name="service-stopped")
     finally:
         stack.heal("service-stopped")
-    errors = run.case("test_load_health_error_ratio_within_slo[local-health]")
+    errors = run.case("test_load_health_error_ratio_within_slo[LOAD-HTTP-HEALTH local/health]")
     assert errors["outcome"] == "failed", errors
     assert "error ratio: measured 100.00% vs threshold <= 1.00%" in errors["message"]
 

@@ -9,6 +9,7 @@ import time
 import jwt
 import pytest
 
+from infragate.jsonpath import MISSING, PathError, compile_path, search
 from infragate.probes import api
 from infragate.probes._base import Timeout
 from selftest.unit.servers import closed_port, http_server
@@ -77,16 +78,23 @@ def test_timed_gets_reports_failure() -> None:
     ("path", "expected"),
     [
         ("", {"a": [{"b": 1}]}),
-        ("a.0.b", 1),
-        ("a.-1.b", 1),
-        ("a.1.b", api.MISSING),
-        ("x", api.MISSING),
-        ("a.b", api.MISSING),
+        ("@", {"a": [{"b": 1}]}),
+        ("a[0].b", 1),
+        ("a[-1].b", 1),
+        ("length(a)", 1),
+        ("a[1].b", MISSING),
+        ("x", MISSING),
+        ("a.b", MISSING),
     ],
 )
-def test_json_path(path: str, expected: object) -> None:
-    found = api.json_path({"a": [{"b": 1}]}, path)
-    assert found is expected if expected is api.MISSING else found == expected
+def test_jmespath_search(path: str, expected: object) -> None:
+    found = search({"a": [{"b": 1}]}, path)
+    assert found is expected if expected is MISSING else found == expected
+
+
+def test_jmespath_syntax_error_is_one_line() -> None:
+    with pytest.raises(PathError, match="not a JMESPath expression 'a\\[\\['"):
+        compile_path("a[[")
 
 
 def _token(**extra: object) -> str:

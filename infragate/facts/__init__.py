@@ -1,0 +1,108 @@
+"""The fact registry: one table from a fact's name to the binding that turns an inventory entry into a
+probe call (pytest-testinfra's ``modules`` table, served by ``Host.__getattr__``).
+
+A binding is a plain function ``(ctx, entry, *args) -> result`` registered with ``@fact``. It reads the
+entry's settings (URL, trust, secrets) and calls a probe with the run's timeouts; it never asserts and
+never caches: the pytest side (``fixtures/facts.py``) caches each ``(name, *args)`` once per session and
+keeps the fail-fast memory of unreachable endpoints. A new fact is one function in the area's module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from testinfra.host import Host as Machine
+
+    from infragate.inventory import Target
+    from infragate.probes._base import Timeout
+
+__all__ = ["FACTS", "Context", "Fact", "endpoint_of", "fact", "load_all", "url_endpoint"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+Endpoint = tuple[str, int]
+
+
+class Context(Protocol):
+    """What a binding may use: the target, its timeouts and trust, other facts, the host transport."""
+
+    @property
+    def target(self) -> Target: ...
+
+    @property
+    def timeout(self) -> Timeout: ...
+
+    def trust(self, entry: object) -> Path | None: ...
+
+    def get(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    def machine(self) -> Machine: ...
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A registered binding and how to find the endpoint it talks to (None: host-side, no fail-fast)."""
+
+    name: str
+    func: Callable[..., Any]
+    endpoint: Callable[..., Endpoint | None]
+    doc: str
+
+
+FACTS: dict[str, Fact] = {}
+
+
+def url_endpoint(url: str) -> Endpoint:
+    """Host and port a URL connects to (scheme default port when none is written)."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme in ("https", "wss") else 80
+    return parts.hostname or "", parts.port or default
+
+
+def endpoint_of(entry: Any, *_: Any) -> Endpoint | None:
+    """The host and port an entry's probes connect to: its ``url`` (or ``base_url``), else host/port."""
+    url = getattr(entry, "url", None) or getattr(entry, "base_url", None)
+    if isinstance(url, str) and url:
+        return url_endpoint(url)
+    host, port = getattr(entry, "host", None), getattr(entry, "port", None)
+    if isinstance(host, str) and isinstance(port, int):
+        return host, port
+    return None
+
+
+def host_side(*_: Any) -> Endpoint | None:
+    """For facts read on the machine (files, processes): no network endpoint to remember."""
+    return None
+
+
+def fact(
+    name: str | None = None, *, endpoint: Callable[..., Endpoint | None] = endpoint_of
+) -> Callable[[F], F]:
+    """Register a binding under ``name`` (default: the function's name)."""
+
+    def register(func: F) -> F:
+        key = name or func.__name__
+        if key in FACTS:
+            raise ValueError(f"fact {key!r} registered twice")
+        doc = (func.__doc__ or key).strip().splitlines()[0]
+        FACTS[key] = Fact(key, func, endpoint, doc)
+        return func
+
+    return register
+
+
+def load_all() -> dict[str, Fact]:
+    """Import every area module of this package so its bindings are registered; returns the table.
+
+    Every module here is an area (net, service, datastores, ...): a new one needs no list to join.
+    """
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return FACTS
