@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infragate.probes import http
-from infragate.probes._base import Timeout
+from infragate.probes._base import Failure, Timeout
 
 __all__ = ["CorsAnswer", "preflight"]
 
@@ -29,6 +29,7 @@ class CorsAnswer:
     allow_headers: tuple[str, ...]
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None  # as HttpAnswer.failure (HTTP for an error status)
 
     def allows_method(self, method: str) -> bool:
         """The method is listed (or '*' without credentials)."""
@@ -51,12 +52,18 @@ def preflight(
     request_headers: Sequence[str] = (),
     timeout: Timeout,
     cafile: Path | None = None,
+    deadline: float | None = None,
 ) -> CorsAnswer:
-    """Send the preflight a browser would send for ``method`` from ``origin``."""
+    """Send the preflight a browser would send for ``method`` from ``origin``.
+
+    Returns within ``deadline`` seconds (default: connect + read timeout), as ``http.request``.
+    """
     headers = {"Origin": origin, "Access-Control-Request-Method": method}
     if request_headers:
         headers["Access-Control-Request-Headers"] = ", ".join(request_headers)
-    answer = http.request(url, method="OPTIONS", timeout=timeout, cafile=cafile, headers=headers)
+    answer = http.request(
+        url, method="OPTIONS", timeout=timeout, cafile=cafile, headers=headers, deadline=deadline
+    )
     h = answer.headers
     return CorsAnswer(
         url=url,
@@ -68,4 +75,5 @@ def preflight(
         allow_headers=_split(h.get("access-control-allow-headers")),
         error=answer.error,
         unreachable=answer.unreachable,
+        failure=answer.failure,
     )

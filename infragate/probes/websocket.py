@@ -1,22 +1,54 @@
-"""WebSocket: handshake (expect 101) and one message round trip (``wscat -c``)."""
+"""WebSocket: handshake (expect 101) and one message round trip (``wscat -c``).
+
+The asyncio client of ``websockets`` runs under ``asyncio.timeout`` for each step, inside the hard deadline
+of ``run_within``: the sync client waits for its reader thread after a handshake timeout until the server
+closes (a 2 s timeout took 20 s over TLS, and never ended against a server that never closes).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+import re
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
-from websockets.sync.client import connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.typing import Origin
+from websockets.uri import parse_uri
 
-from infragate.probes._base import client_context, describe_error, is_unreachable, monotonic_ms
+from infragate.probes._base import (
+    Attempt,
+    Failure,
+    classify,
+    client_context,
+    describe_error,
+    monotonic_ms,
+    run_within,
+)
 
-__all__ = ["WsExchange", "round_trip"]
+__all__ = ["CLOSE_GRACE_S", "WsExchange", "WsStepError", "round_trip", "status_hint"]
+
+R = TypeVar("R")
+
+_HTTP10_STATUS = re.compile(r"HTTP/1\.0 (\d{3})\b")
+CLOSE_GRACE_S = 1.0  # a clean close after a good exchange; failures abort the connection at once
 
 
 @dataclass(frozen=True)
 class WsExchange:
-    """What a WebSocket client saw: the handshake status and the reply to one message."""
+    """What a WebSocket client saw: the handshake status and the reply to one message.
+
+    ``connected`` is True once the server answered 101, even when no reply followed (then ``failure`` is
+    ``WS_SILENT`` or ``CLOSED``); ``unreachable`` only for connect-level failures; ``hint`` names the
+    usual cause of a refused upgrade (505: ``proxy_http_version 1.1``).
+    """
 
     url: str
     connected: bool
@@ -26,6 +58,159 @@ class WsExchange:
     elapsed_ms: float
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
+    hint: str | None = None
+
+
+def status_hint(status: int) -> str | None:
+    """The usual cause of a WebSocket upgrade answered with ``status`` instead of 101."""
+    if status == 505:
+        return (
+            "505 HTTP Version Not Supported: the proxy forwards the upgrade as HTTP/1.0; "
+            "set 'proxy_http_version 1.1;' (with 'proxy_set_header Upgrade $http_upgrade;' and "
+            "'proxy_set_header Connection \"upgrade\";') in the WebSocket location"
+        )
+    if status in (400, 426):
+        return "the upgrade headers did not reach the backend: does the proxy set Upgrade and Connection?"
+    if status in (301, 302, 307, 308):
+        return "the upgrade was redirected: check the scheme (ws/wss) and the path"
+    return None
+
+
+class WsStepError(Exception):
+    """A failed step, already classified (kind, one line, HTTP status when the upgrade was refused)."""
+
+    def __init__(self, failure: Failure, text: str, status: int | None = None) -> None:
+        super().__init__(text)
+        self.failure, self.text, self.status = failure, text, status
+
+
+async def _open_tcp(host: str, port: int, attempt: Attempt, timeout: float) -> socket.socket:
+    loop = asyncio.get_running_loop()
+    last: OSError | None = None
+    try:
+        async with asyncio.timeout(attempt.budget(timeout)):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            attempt.resolved = True
+            for family, kind, proto, _, address in infos:
+                sock = socket.socket(family, kind, proto)
+                sock.setblocking(False)
+                try:
+                    await loop.sock_connect(sock, address)
+                except OSError as exc:
+                    sock.close()
+                    last = exc
+                    continue
+                except BaseException:
+                    sock.close()
+                    raise
+                attempt.connected = True
+                return sock
+    except TimeoutError:
+        kind_ = Failure.CONNECT_TIMEOUT if attempt.resolved else Failure.DNS
+        raise WsStepError(kind_, f"connect to {host}:{port} timed out after {timeout:g} s") from None
+    except OSError as exc:
+        failure = classify(exc, connected=False)
+        raise WsStepError(failure, describe_error(exc)) from exc
+    assert last is not None  # getaddrinfo returns at least one address or raises
+    raise WsStepError(classify(last, connected=False), describe_error(last)) from last
+
+
+@asynccontextmanager
+async def open_session(
+    url: str,
+    attempt: Attempt,
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    cafile: Path | None = None,
+    origin: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    ping_interval: float | None = None,
+) -> AsyncIterator[ClientConnection]:
+    """An open WebSocket (101 received), or ``WsStepError``; each step is bounded by its own timeout.
+
+    On leaving, a session that the caller left cleanly is closed with a grace of ``CLOSE_GRACE_S``; one
+    left by an exception is aborted at once (no waiting for a silent server's close frame).
+    """
+    ws_uri = parse_uri(url)
+    ssl_ctx: ssl.SSLContext | None = None
+    if ws_uri.secure:
+        try:
+            ssl_ctx = client_context(cafile)
+        except OSError as exc:
+            raise WsStepError(Failure.OTHER, describe_error(exc)) from exc
+    sock = await _open_tcp(ws_uri.host, ws_uri.port, attempt, connect_timeout)
+    try:
+        async with asyncio.timeout(attempt.budget(read_timeout)):
+            ws = await connect(
+                url,
+                sock=sock,
+                ssl=ssl_ctx,
+                origin=Origin(origin) if origin is not None else None,
+                additional_headers=dict(headers or {}),
+                open_timeout=None,  # the enclosing asyncio.timeout bounds the handshake
+                close_timeout=CLOSE_GRACE_S,
+                ping_interval=ping_interval,
+                proxy=None,  # a target is reached directly, never through $HTTPS_PROXY
+            )
+    except TimeoutError:
+        sock.close()
+        what = "TLS handshake or WebSocket upgrade" if ssl_ctx else "WebSocket upgrade"
+        raise WsStepError(
+            Failure.SILENT,
+            f"accepted the connection but gave no answer to the {what} within {read_timeout:g} s",
+        ) from None
+    except (WebSocketException, OSError, ValueError) as exc:
+        sock.close()
+        raise _handshake_error(exc) from exc
+    attempt.answered = True
+    try:
+        yield ws
+    except BaseException:
+        ws.transport.abort()
+        raise
+    else:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_GRACE_S):
+                await ws.close()
+    finally:
+        ws.transport.abort()  # a no-op after a clean close
+
+
+def _handshake_error(exc: BaseException) -> WsStepError:
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, InvalidStatus):
+            status = current.response.status_code
+            text = f"handshake answered HTTP {status} instead of 101 Switching Protocols"
+            return WsStepError(Failure.HTTP, text, status)
+        # websockets refuses an HTTP/1.0 answer before reading its status: the status line is in the text
+        if match := _HTTP10_STATUS.search(str(current)):
+            status = int(match.group(1))
+            text = f"handshake answered HTTP/1.0 {status} instead of HTTP/1.1 101 Switching Protocols"
+            return WsStepError(Failure.HTTP, text, status)
+        current = current.__cause__ or current.__context__
+    failure = classify(exc, connected=True)
+    if failure is Failure.OTHER and isinstance(exc, WebSocketException):
+        failure = Failure.PROTOCOL
+    return WsStepError(failure, describe_error(exc))
+
+
+def run_session(limit: float, work: Callable[[Attempt], Awaitable[R]], expired: Callable[[Attempt], R]) -> R:
+    """Run an async WebSocket probe in its own event loop under the hard deadline ``limit``."""
+
+    def in_thread(attempt: Attempt) -> R:
+        async def main() -> R:
+            return await work(attempt)
+
+        return asyncio.run(main())
+
+    return run_within(limit, in_thread, expired=expired, name="websocket")
+
+
+def _text(reply: str | bytes) -> str:
+    return reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
 
 
 def round_trip(
@@ -36,44 +221,76 @@ def round_trip(
     cafile: Path | None = None,
     origin: str | None = None,
     headers: Mapping[str, str] | None = None,
+    connect_timeout: float | None = None,
+    deadline: float | None = None,
 ) -> WsExchange:
-    """Open a WebSocket, send ``message``, wait for one reply, close."""
+    """Open a WebSocket, send ``message``, wait for one reply, close.
+
+    ``connect_timeout`` (default: ``timeout``) bounds the TCP connect, ``timeout`` the handshake and the
+    reply each; the call returns within ``deadline`` (default: connect + 2 x timeout + close grace).
+    """
+    connect_s = timeout if connect_timeout is None else connect_timeout
+    limit = connect_s + 2 * timeout + CLOSE_GRACE_S if deadline is None else deadline
     start = monotonic_ms()
-    ssl_ctx = client_context(cafile) if url.startswith("wss://") else None
-    try:
-        with connect(
-            url,
-            ssl=ssl_ctx,
-            origin=origin,  # type: ignore[arg-type]
-            additional_headers=dict(headers or {}),
-            open_timeout=timeout,
-            close_timeout=timeout,
-        ) as ws:
-            received = None
-            if message is not None:
-                ws.send(message)
-                reply = ws.recv(timeout=timeout)
-                received = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
-            return WsExchange(url, True, 101, message, received, monotonic_ms() - start)
-    except InvalidStatus as exc:
-        status = exc.response.status_code
+
+    def result(
+        connected: bool, status: int | None, received: str | None, step: WsStepError | None = None
+    ) -> WsExchange:
         return WsExchange(
             url,
-            False,
+            connected,
             status,
             message,
-            None,
+            received,
             monotonic_ms() - start,
-            error=f"handshake answered HTTP {status} instead of 101 Switching Protocols",
+            error=step.text if step else None,
+            unreachable=step.failure.connect_level if step else False,
+            failure=step.failure if step else None,
+            hint=status_hint(status) if status is not None and status != 101 else None,
         )
-    except (InvalidHandshake, WebSocketException, OSError, TimeoutError) as exc:
-        return WsExchange(
-            url,
-            False,
-            None,
-            message,
-            None,
-            monotonic_ms() - start,
-            error=describe_error(exc),
-            unreachable=is_unreachable(exc),
-        )
+
+    async def work(attempt: Attempt) -> WsExchange:
+        try:
+            async with open_session(
+                url,
+                attempt,
+                connect_timeout=connect_s,
+                read_timeout=timeout,
+                cafile=cafile,
+                origin=origin,
+                headers=headers,
+            ) as ws:
+                if message is None:
+                    return result(True, 101, None)
+                reply = await _exchange(ws, message, attempt, timeout)
+                return result(True, 101, reply)
+        except WsStepError as step:
+            if attempt.answered:
+                return result(True, 101, None, step)
+            if step.status is not None and (hint := status_hint(step.status)):
+                step.text = f"{step.text} (hint: {hint})"
+            return result(False, step.status, None, step)
+
+    def expired(attempt: Attempt) -> WsExchange:
+        step = WsStepError(attempt.expired_failure(), attempt.expired_text())
+        return result(attempt.answered, 101 if attempt.answered else None, None, step)
+
+    return run_session(limit, work, expired)
+
+
+async def _exchange(ws: ClientConnection, message: str, attempt: Attempt, timeout: float) -> str:
+    """Send ``message`` and wait for one reply; a silent or closing server is a ``WsStepError``."""
+    try:
+        await ws.send(message)
+        async with asyncio.timeout(attempt.budget(timeout)):
+            return _text(await ws.recv())
+    except TimeoutError:
+        raise WsStepError(
+            Failure.WS_SILENT, f"101 Switching Protocols, then no reply within {timeout:g} s"
+        ) from None
+    except ConnectionClosed as closed:
+        rcvd = closed.rcvd
+        code = f" with code {rcvd.code} {rcvd.reason!r}".rstrip() if rcvd else ""
+        raise WsStepError(
+            Failure.CLOSED, f"101 Switching Protocols, then closed by the server{code}"
+        ) from None

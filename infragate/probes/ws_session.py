@@ -1,23 +1,49 @@
-"""WebSocket sessions beyond one echo: refused handshakes, close codes, and idle sessions held open."""
+"""WebSocket sessions beyond one echo: refused handshakes, close codes, and idle sessions held open.
+
+Every call returns within a hard deadline (see ``websocket.run_session``); idle holds are capped by
+``max_hold_s`` and several endpoints are held at the same time by ``hold_idle_many``.
+"""
 
 from __future__ import annotations
 
-import time
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.sync.client import connect
-from websockets.typing import Origin
+from websockets.exceptions import ConnectionClosed
 
-from infragate.probes._base import client_context, describe_error, is_unreachable, monotonic_ms
+from infragate.probes._base import Attempt, Failure, monotonic_ms
+from infragate.probes.websocket import (
+    CLOSE_GRACE_S,
+    WsStepError,
+    open_session,
+    run_session,
+    status_hint,
+)
 
-__all__ = ["WsHold", "WsSession", "hold_idle", "session"]
+__all__ = [
+    "DEFAULT_MAX_HOLD_S",
+    "HoldTarget",
+    "WsHold",
+    "WsSession",
+    "hold_idle",
+    "hold_idle_many",
+    "session",
+]
+
+# A hold longer than this is cut to it (and says so): 90 s covers the catalog's 75 s (beyond nginx's
+# 60 s default proxy_read_timeout); a target that needs longer raises it explicitly (``max_hold_s``).
+DEFAULT_MAX_HOLD_S = 90.0
 
 
 @dataclass(frozen=True)
 class WsSession:
-    """A handshake and one message: ``accepted`` means 101 and a reply; otherwise how it was refused."""
+    """A handshake and one message: ``accepted`` means 101 and a reply; otherwise how it was refused.
+
+    ``failure``: None when accepted; HTTP (refused upgrade, see ``status``), CLOSED (101 then a close,
+    see ``close_code``), WS_SILENT (101 then no reply), or how the connection failed.
+    """
 
     url: str
     accepted: bool
@@ -28,6 +54,8 @@ class WsSession:
     elapsed_ms: float
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
+    hint: str | None = None
 
     @property
     def refusal(self) -> str:
@@ -41,10 +69,6 @@ class WsSession:
         return self.error or "refused"
 
 
-def _text(reply: str | bytes) -> str:
-    return reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
-
-
 def session(
     url: str,
     *,
@@ -52,54 +76,82 @@ def session(
     message: str = "ping",
     origin: str | None = None,
     cafile: Path | None = None,
+    connect_timeout: float | None = None,
+    deadline: float | None = None,
 ) -> WsSession:
-    """Open ``url`` (with ``Origin`` when given), send ``message``, wait for a reply or a close."""
+    """Open ``url`` (with ``Origin`` when given), send ``message``, wait for a reply or a close.
+
+    ``connect_timeout`` (default: ``timeout``) bounds the TCP connect, ``timeout`` the handshake and the
+    reply each; returns within ``deadline`` (default: connect + 2 x timeout + close grace).
+    """
+    connect_s = timeout if connect_timeout is None else connect_timeout
+    limit = connect_s + 2 * timeout + CLOSE_GRACE_S if deadline is None else deadline
     start = monotonic_ms()
-    ssl_ctx = client_context(cafile) if url.startswith("wss://") else None
-    try:
-        with connect(
-            url,
-            ssl=ssl_ctx,
-            origin=Origin(origin) if origin is not None else None,
-            open_timeout=timeout,
-            close_timeout=timeout,
-        ) as ws:
-            try:
-                ws.send(message)
-                reply = _text(ws.recv(timeout=timeout))
-            except ConnectionClosed as closed:
-                rcvd = closed.rcvd
-                return WsSession(
-                    url,
-                    False,
-                    101,
-                    rcvd.code if rcvd else None,
-                    rcvd.reason if rcvd else "",
-                    None,
-                    monotonic_ms() - start,
-                    error="closed by the server",
-                )
-            return WsSession(url, True, 101, None, "", reply, monotonic_ms() - start)
-    except InvalidStatus as exc:
-        status = exc.response.status_code
-        return WsSession(url, False, status, None, "", None, monotonic_ms() - start, error=f"HTTP {status}")
-    except (WebSocketException, OSError, TimeoutError) as exc:
+
+    def failed(step: WsStepError, status: int | None) -> WsSession:
         return WsSession(
             url,
             False,
-            None,
+            status,
             None,
             "",
             None,
             monotonic_ms() - start,
-            error=describe_error(exc),
-            unreachable=is_unreachable(exc),
+            error=step.text,
+            unreachable=step.failure.connect_level,
+            failure=step.failure,
+            hint=status_hint(status) if status is not None and status != 101 else None,
         )
+
+    async def work(attempt: Attempt) -> WsSession:
+        try:
+            async with open_session(
+                url, attempt, connect_timeout=connect_s, read_timeout=timeout, cafile=cafile, origin=origin
+            ) as ws:
+                try:
+                    await ws.send(message)
+                    async with asyncio.timeout(attempt.budget(timeout)):
+                        reply = await ws.recv()
+                except ConnectionClosed as closed:
+                    rcvd = closed.rcvd
+                    return WsSession(
+                        url,
+                        False,
+                        101,
+                        rcvd.code if rcvd else None,
+                        rcvd.reason if rcvd else "",
+                        None,
+                        monotonic_ms() - start,
+                        error="closed by the server",
+                        failure=Failure.CLOSED,
+                    )
+                except TimeoutError:
+                    raise WsStepError(
+                        Failure.WS_SILENT, f"101 Switching Protocols, then no reply within {timeout:g} s"
+                    ) from None
+                text = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
+                return WsSession(url, True, 101, None, "", text, monotonic_ms() - start)
+        except WsStepError as step:
+            if attempt.answered:
+                return failed(step, 101)
+            if step.status is not None and (hint := status_hint(step.status)):
+                step.text = f"{step.text} (hint: {hint})"
+            return failed(step, step.status)
+
+    def expired(attempt: Attempt) -> WsSession:
+        step = WsStepError(attempt.expired_failure(), attempt.expired_text())
+        return failed(step, 101 if attempt.answered else None)
+
+    return run_session(limit, work, expired)
 
 
 @dataclass(frozen=True)
 class WsHold:
-    """An idle session: whether it still answered after ``hold_s`` without any frame sent."""
+    """An idle session: whether it still answered after ``hold_s`` without any frame sent.
+
+    ``hold_s`` is the time actually held; ``requested_s`` what was asked; ``capped`` says the request was
+    cut to ``max_hold_s`` (a survival over a shorter hold proves less than was asked).
+    """
 
     url: str
     hold_s: float
@@ -108,27 +160,144 @@ class WsHold:
     close_code: int | None = None
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
+    requested_s: float | None = None
+    max_hold_s: float = DEFAULT_MAX_HOLD_S
+    capped: bool = False
+
+    @property
+    def bound(self) -> str:
+        """The hold as run, with its cap when the request was cut."""
+        if self.capped:
+            return f"held {self.hold_s:g} s (asked {self.requested_s:g} s, capped at max_hold_s)"
+        return f"held {self.hold_s:g} s"
+
+
+@dataclass(frozen=True)
+class HoldTarget:
+    """One endpoint to hold idle: its URL, the message to exchange afterwards, its CA bundle."""
+
+    url: str
+    message: str = "ping"
+    cafile: Path | None = None
 
 
 def hold_idle(
-    url: str, *, hold_s: float, timeout: float, message: str = "ping", cafile: Path | None = None
+    url: str,
+    *,
+    hold_s: float,
+    timeout: float,
+    message: str = "ping",
+    cafile: Path | None = None,
+    connect_timeout: float | None = None,
+    max_hold_s: float = DEFAULT_MAX_HOLD_S,
 ) -> WsHold:
-    """Connect, stay idle (no data, no client pings) for ``hold_s``, then ping and exchange ``message``."""
-    ssl_ctx = client_context(cafile) if url.startswith("wss://") else None
-    try:
-        ws = connect(url, ssl=ssl_ctx, open_timeout=timeout, close_timeout=timeout, ping_interval=None)
-    except (WebSocketException, OSError, TimeoutError) as exc:
-        return WsHold(url, hold_s, False, False, error=describe_error(exc), unreachable=is_unreachable(exc))
-    with ws:
-        time.sleep(hold_s)  # the behaviour under test is idleness itself
+    """Connect, stay idle (no data, no client pings) for ``hold_s``, then ping and exchange ``message``.
+
+    The hold is cut to ``max_hold_s`` (the result says so); the call returns within connect + hold +
+    3 x timeout + close grace.
+    """
+    (held,) = hold_idle_many(
+        [HoldTarget(url, message, cafile)],
+        hold_s=hold_s,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+        max_hold_s=max_hold_s,
+    )
+    return held
+
+
+def hold_idle_many(
+    targets: Sequence[HoldTarget],
+    *,
+    hold_s: float,
+    timeout: float,
+    connect_timeout: float | None = None,
+    max_hold_s: float = DEFAULT_MAX_HOLD_S,
+) -> tuple[WsHold, ...]:
+    """Hold every target idle at the same time (one event loop); one ``WsHold`` per target, in order.
+
+    N endpoints cost one hold, not N: the whole call returns within connect + hold + 3 x timeout + close
+    grace, whatever the servers do.
+    """
+    if not targets:
+        return ()
+    connect_s = timeout if connect_timeout is None else connect_timeout
+    held_s = max(0.0, min(hold_s, max_hold_s))
+    capped = hold_s > max_hold_s
+    limit = connect_s + held_s + 3 * timeout + CLOSE_GRACE_S
+
+    def outcome(target: HoldTarget, connected: bool, survived: bool, **facts: object) -> WsHold:
+        return WsHold(
+            target.url,
+            held_s,
+            connected,
+            survived,
+            requested_s=hold_s,
+            max_hold_s=max_hold_s,
+            capped=capped,
+            **facts,  # type: ignore[arg-type]
+        )
+
+    async def one(target: HoldTarget) -> WsHold:
+        # each endpoint gets its own attempt: one's progress says nothing about another's
+        attempt = Attempt(limit)
         try:
-            if not ws.ping().wait(timeout):
-                return WsHold(url, hold_s, True, False, error=f"no pong within {timeout:g} s")
-            ws.send(message)
-            ws.recv(timeout=timeout)
+            async with open_session(
+                target.url, attempt, connect_timeout=connect_s, read_timeout=timeout, cafile=target.cafile
+            ) as ws:
+                await asyncio.sleep(held_s)  # the behaviour under test is idleness itself
+                try:
+                    async with asyncio.timeout(attempt.budget(timeout)):
+                        await (await ws.ping())
+                except TimeoutError:
+                    return outcome(
+                        target,
+                        True,
+                        False,
+                        error=f"no pong within {timeout:g} s after {held_s:g} s idle",
+                        failure=Failure.WS_SILENT,
+                    )
+                try:
+                    await ws.send(target.message)
+                    async with asyncio.timeout(attempt.budget(timeout)):
+                        await ws.recv()
+                except TimeoutError:
+                    return outcome(
+                        target,
+                        True,
+                        False,
+                        error=f"pong, but no reply to {target.message!r} within {timeout:g} s",
+                        failure=Failure.WS_SILENT,
+                    )
         except ConnectionClosed as closed:
             code = closed.rcvd.code if closed.rcvd else None
-            return WsHold(url, hold_s, True, False, code, f"connection closed ({closed})")
-        except (WebSocketException, OSError, TimeoutError) as exc:
-            return WsHold(url, hold_s, True, False, error=describe_error(exc))
-    return WsHold(url, hold_s, True, True)
+            return outcome(
+                target,
+                True,
+                False,
+                close_code=code,
+                error=f"connection closed ({closed})",
+                failure=Failure.CLOSED,
+            )
+        except WsStepError as step:
+            if attempt.answered:
+                return outcome(target, True, False, error=step.text, failure=step.failure)
+            return outcome(
+                target,
+                False,
+                False,
+                error=step.text,
+                failure=step.failure,
+                unreachable=step.failure.connect_level,
+            )
+        return outcome(target, True, True)
+
+    async def work(_: Attempt) -> tuple[WsHold, ...]:
+        return tuple(await asyncio.gather(*(one(t) for t in targets)))
+
+    def expired(attempt: Attempt) -> tuple[WsHold, ...]:
+        text = attempt.expired_text()
+        return tuple(outcome(t, False, False, error=text, failure=Failure.SILENT) for t in targets)
+
+    return run_session(limit + CLOSE_GRACE_S, work, expired)
