@@ -15,10 +15,14 @@ Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
 
 
 @contextmanager
-def http_server(handle: Handler, *, tls: ssl.SSLContext | None = None) -> Iterator[int]:
-    """Serve every request with ``handle`` on 127.0.0.1; yields the port."""
+def http_server(
+    handle: Handler, *, tls: ssl.SSLContext | None = None, protocol: str = "HTTP/1.0"
+) -> Iterator[int]:
+    """Serve every request with ``handle`` on 127.0.0.1 (status lines in ``protocol``); yields the port."""
 
     class _Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = protocol
+
         def do_GET(self) -> None:
             handle(self)
 
