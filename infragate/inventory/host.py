@@ -1,0 +1,145 @@
+"""The machine itself, read through testinfra: ports, services, files, the proxy (probe: host)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "Host",
+    "HostBinary",
+    "HostDisk",
+    "HostFile",
+    "HostLog",
+    "HostProcess",
+    "HostPythonApp",
+    "HostService",
+    "Port",
+    "Proxy",
+    "WsLocation",
+]
+
+
+@dataclass(frozen=True)
+class Port:
+    """A TCP endpoint the test runner must reach (HOST-PORT-REACHABLE)."""
+
+    name: str
+    host: str
+    port: int
+    process: str | None = None
+
+
+@dataclass(frozen=True)
+class HostService:
+    """A service without systemd: a pid file whose process runs, or a command-line pattern (regex)."""
+
+    name: str
+    pidfile: Path | None = None
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class HostProcess:
+    """Processes whose command line matches ``pattern`` (regex): between ``min`` and ``max`` of them."""
+
+    name: str
+    pattern: str
+    min: int = 1
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class HostFile:
+    """A path that must exist with this owner, group and mode (octal string, e.g. "0600")."""
+
+    name: str
+    path: Path
+    owner: str | None = None
+    group: str | None = None
+    mode: str | None = None
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class HostDisk:
+    """A mount point or any path on it whose file system must keep free space."""
+
+    name: str
+    path: Path
+    max_used_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class HostLog:
+    """A log file: error lines within a recent window, and its size."""
+
+    name: str
+    path: Path
+    error_pattern: str = r"\b(ERROR|CRITICAL|FATAL)\b|\[(error|crit|alert|emerg)\]"
+    max_errors: int | None = None
+    window_minutes: float | None = None
+    max_size_mb: float | None = None
+    # "text" (any log: HOST-LOG-ERRORS, HOST-LOG-SIZE) or "nginx-combined" (an nginx access log in the
+    # combined format: HOST-NGINX-ACCESS-5XX too).
+    format: Literal["text", "nginx-combined"] = "text"
+    max_5xx_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class HostBinary:
+    """An executable whose shared libraries must all resolve (``ldd``)."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class HostPythonApp:
+    """A deployed Python application: its interpreter, its sources and its requirements file."""
+
+    name: str
+    python: Path
+    sources: Path
+    requirements: Path | None = None
+    # Paths under ``sources`` not compiled (absolute, or relative to ``sources``); virtualenvs
+    # (pyvenv.cfg) and site-packages are always skipped.
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WsLocation:
+    """A WebSocket location of the proxy (``location`` as written in nginx.conf)."""
+
+    name: str
+    location: str
+    min_read_timeout_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The nginx reverse proxy on the host: its configuration file, tested with ``nginx -t`` / ``-T``."""
+
+    nginx_conf: Path
+    name: str = "nginx"
+    nginx_prefix: Path | None = None
+    nginx_binary: str = "nginx"
+    websocket_locations: tuple[WsLocation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Host:
+    """The machine itself: how to reach it (testinfra URL) and what it must expose."""
+
+    transport: str = "local://"
+    ports: tuple[Port, ...] = ()
+    services: tuple[HostService, ...] = ()
+    processes: tuple[HostProcess, ...] = ()
+    files: tuple[HostFile, ...] = ()
+    disks: tuple[HostDisk, ...] = ()
+    logs: tuple[HostLog, ...] = ()
+    python_apps: tuple[HostPythonApp, ...] = ()
+    binaries: tuple[HostBinary, ...] = ()
+    # Where logrotate reads its rules on the host (files, or directories of rule files): HOST-LOG-SIZE.
+    logrotate_configs: tuple[Path, ...] = (Path("/etc/logrotate.conf"), Path("/etc/logrotate.d"))

@@ -1,0 +1,127 @@
+"""Metrics pages, Prometheus, Alertmanager, Grafana, Loki and model servers (probes: metrics, prometheus)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Literal
+
+from infragate.inventory._validate import Secret
+
+__all__ = [
+    "Alertmanager",
+    "Grafana",
+    "Llm",
+    "Loki",
+    "MetricRange",
+    "Metrics",
+    "MetricsEndpoint",
+    "PromQuery",
+    "Prometheus",
+]
+
+
+@dataclass(frozen=True)
+class MetricRange:
+    """Bounds of one metric: every sample of ``series`` (a JSON path on JSON pages) lies in [min, max]."""
+
+    series: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricsEndpoint:
+    """A metrics page: Prometheus text exposition or a JSON document (``format``)."""
+
+    name: str
+    url: str
+    format: Literal["prometheus", "json"] = "prometheus"
+    series: tuple[str, ...] = ()
+    ranges: tuple[MetricRange, ...] = ()
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Metrics endpoints of a target."""
+
+    endpoints: tuple[MetricsEndpoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromQuery:
+    """A PromQL expression whose every result value must lie in [min, max]."""
+
+    name: str
+    expr: str
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Prometheus:
+    """A Prometheus server: scrape jobs that must be up, rule groups that must be loaded, queries."""
+
+    name: str
+    url: str
+    jobs: tuple[str, ...] = ()
+    rule_groups: tuple[str, ...] = ()
+    queries: tuple[PromQuery, ...] = ()
+    confirm_down_s: float | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    """An Alertmanager: no critical alert firing, and critical alerts routed to a real receiver."""
+
+    name: str
+    url: str
+    critical_labels: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({"severity": "critical"})
+    )
+    critical_receiver: str | None = None
+    cluster_peers: int | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Grafana:
+    """A Grafana server: its database health, datasources (by name) and dashboards (by uid or tag)."""
+
+    name: str
+    url: str
+    datasources: tuple[str, ...] = ()
+    dashboards: tuple[str, ...] = ()
+    dashboard_tags: tuple[str, ...] = ()
+    token_env: Secret | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Loki:
+    """A Loki server: readiness, log streams (LogQL selectors) that must have recent entries, retention."""
+
+    name: str
+    url: str
+    streams: tuple[str, ...] = ()
+    window_s: float | None = None
+    min_retention_h: float | None = None
+    ca_bundle: Path | None = None
+
+
+@dataclass(frozen=True)
+class Llm:
+    """A model server (Ollama API): listing, declared models, one short generation under a budget."""
+
+    name: str
+    url: str
+    kind: Literal["ollama"] = "ollama"
+    models: tuple[str, ...] = ()
+    probe_model: str | None = None
+    prompt: str = "Reply with the single word OK."
+    max_generate_s: float | None = None
+    ca_bundle: Path | None = None

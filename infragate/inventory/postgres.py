@@ -1,0 +1,56 @@
+"""PostgreSQL servers and their backups (probe: postgres)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from infragate.inventory._validate import Secret
+
+__all__ = ["PgBackup", "Postgres"]
+
+
+@dataclass(frozen=True)
+class PgBackup:
+    """Where a PostgreSQL server's backups land (PG-BACKUP-DUMP): the newest file must be recent."""
+
+    dir: Path
+    pattern: str = "*"
+    max_backup_age_h: float | None = None
+    min_bytes: int = 1
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A PostgreSQL server and the database/user the application uses."""
+
+    name: str
+    host: str
+    dbname: str
+    user: str
+    port: int = 5432
+    password_env: Secret | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    require_ssl: bool = False
+    min_version: int | None = None
+    # PG-* statistics checks: per-entry overrides of the catalog thresholds (None = catalog/target value).
+    max_connections_ratio: float | None = None
+    max_query_s: float | None = None
+    max_idle_in_transaction_s: float | None = None
+    max_lock_wait_s: float | None = None
+    deadlock_window_s: float | None = None
+    max_new_deadlocks: int | None = None
+    max_mean_ms: float | None = None
+    min_calls: int | None = None
+    min_cache_hit: float | None = None
+    min_cache_blocks: int | None = None
+    max_dead_ratio: float | None = None
+    min_dead_tuples: int | None = None
+    unused_index_min_kb: float | None = None
+    strict_unused_indexes: bool | None = None
+    max_db_mb: float | None = None
+    settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    backup: PgBackup | None = None

@@ -1,0 +1,160 @@
+"""A target: one inventory file, loaded and validated, and how checks read its entries and thresholds.
+
+Declaring a component turns its checks on. Thresholds default to the catalog's and are
+overridable per entry (a field of the same name) or per target (``[thresholds.<ID>]``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from infragate.catalog import Catalog, load_catalog
+from infragate.inventory._validate import NAME, InventoryError, build, describe
+from infragate.inventory.auth import Auth, Security
+from infragate.inventory.config import Config
+from infragate.inventory.host import Host, Proxy
+from infragate.inventory.http import Cors, Http
+from infragate.inventory.load import Load
+from infragate.inventory.migrations import Migrations, Sqlite
+from infragate.inventory.monitoring import Alertmanager, Grafana, Llm, Loki, Metrics, Prometheus
+from infragate.inventory.postgres import Postgres
+from infragate.inventory.redis import Redis
+from infragate.inventory.tls import Tls
+from infragate.inventory.websocket import WebSocket
+
+__all__ = ["Target", "components", "find_inventory", "load_target", "resolve_threshold"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One inventory file: a target and every component it declares."""
+
+    name: str
+    path: Path
+    description: str = ""
+    sensitive: bool = False
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    ca_bundle: Path | None = None
+    thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    host: Host | None = None
+    http: Http | None = None
+    tls: Tls | None = None
+    cors: tuple[Cors, ...] = ()
+    websocket: WebSocket | None = None
+    postgres: tuple[Postgres, ...] = ()
+    redis: tuple[Redis, ...] = ()
+    load: Load | None = None
+    auth: Auth | None = None
+    security: Security | None = None
+    config: Config | None = None
+    proxy: Proxy | None = None
+    migrations: Migrations | None = None
+    sqlite: tuple[Sqlite, ...] = ()
+    metrics: Metrics | None = None
+    prometheus: tuple[Prometheus, ...] = ()
+    alertmanager: tuple[Alertmanager, ...] = ()
+    grafana: tuple[Grafana, ...] = ()
+    loki: tuple[Loki, ...] = ()
+    llm: tuple[Llm, ...] = ()
+
+    def trust(self, entry: object) -> Path | None:
+        """The CA bundle for an entry: its own, else the target's, else None (system store)."""
+        own = getattr(entry, "ca_bundle", None)
+        return own if isinstance(own, Path) else self.ca_bundle
+
+
+def find_inventory(name: str, directory: Path) -> Path:
+    """Path of ``<directory>/<name>.toml``; a clear error when the target is unknown."""
+    if not NAME.match(name):
+        raise InventoryError(f"--host={name!r}: a target name is letters, digits, '.', '_' or '-'")
+    path = directory / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []
+        hint = f" (known targets: {', '.join(known)})" if known else ""
+        raise InventoryError(f"unknown target {name!r}: {path} does not exist{hint}")
+    return path
+
+
+def _check_thresholds(thresholds: Mapping[str, Any], where: str, catalog: Catalog) -> None:
+    for check_id, values in thresholds.items():
+        if check_id not in catalog:
+            raise InventoryError(f"{where}.thresholds.{check_id}: not a catalog check id")
+        if not isinstance(values, dict):
+            raise InventoryError(f"{where}.thresholds.{check_id}: expected a table of threshold values")
+        known = catalog[check_id].thresholds
+        for key, value in values.items():
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                raise InventoryError(
+                    f"{where}.thresholds.{check_id}.{key}: unknown threshold (allowed: {allowed})"
+                )
+            if not isinstance(value, type(known[key])) and not (
+                isinstance(known[key], (int, float)) and isinstance(value, (int, float))
+            ):
+                raise InventoryError(
+                    f"{where}.thresholds.{check_id}.{key}: expected {type(known[key]).__name__}, "
+                    f"got {describe(value)}"
+                )
+
+
+def load_target(path: Path, catalog: Catalog | None = None) -> Target:
+    """Read and validate one inventory file into a Target."""
+    catalog = catalog or load_catalog()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: no such inventory file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InventoryError(f"{path}: not valid TOML: {exc}") from None
+    head = raw.pop("target", {})
+    if not isinstance(head, dict):
+        raise InventoryError(f"{path}: target: expected a table")
+    data = {**head, **raw}
+    for key in ("name", "path"):
+        if key in head:
+            raise InventoryError(f"{path}: target.{key}: set by the file name, remove it")
+    try:
+        target = build(Target, {**data, "name": path.stem, "path": str(path)}, "", path.parent)
+    except InventoryError as exc:
+        raise InventoryError(f"{path}: {exc}") from None
+    try:
+        _check_thresholds(target.thresholds, "", catalog)
+    except InventoryError as exc:
+        raise InventoryError(f"{path}: {str(exc).lstrip('.')}") from None
+    if target.connect_timeout <= 0 or target.read_timeout <= 0:
+        raise InventoryError(f"{path}: connect_timeout and read_timeout must be positive")
+    return target
+
+
+def components(target: Target, path: str) -> list[Any]:
+    """Entries a catalog component path names on a target (``http.endpoints`` -> the endpoints)."""
+    current: list[Any] = [target]
+    for part in path.split("."):
+        nxt: list[Any] = []
+        for obj in current:
+            value = getattr(obj, part, None)
+            if value is None or value == ():
+                continue
+            nxt.extend(value if isinstance(value, tuple) else [value])
+        current = nxt
+    return current
+
+
+def resolve_threshold(catalog: Catalog, target: Target, check_id: str, key: str, entry: object = None) -> Any:
+    """A threshold: the entry's own field, else ``[thresholds.<ID>]``, else the catalog default."""
+    own = getattr(entry, key, None) if entry is not None else None
+    if own is not None:
+        return own
+    per_target = target.thresholds.get(check_id, {})
+    if key in per_target:
+        return per_target[key]
+    defaults = catalog[check_id].thresholds
+    if key not in defaults:
+        raise KeyError(f"{check_id} has no threshold {key!r}")
+    return defaults[key]
