@@ -7,5 +7,6 @@ pytest_plugins = [
     "fixtures.select",
     "fixtures.checks",
     "fixtures.load",
+    "fixtures.timeouts",
     "fixtures.host",
 ]
