@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -44,6 +45,9 @@ class Context(Protocol):
     def get(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
     def machine(self) -> Machine: ...
+
+    @property
+    def run_started(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,14 @@ def fact(
 def load_all() -> dict[str, Fact]:
     """Import every area module of this package so its bindings are registered; returns the table.
 
-    Every module here is an area (net, service, datastores, ...): a new one needs no list to join.
+    Every module here is an area (net, service, datastores, ...), and a probe module may register its
+    own binding beside the probe (``infragate/probes/access_log.py``): a new check then needs no list to
+    join, only the probe module.
     """
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    from infragate import probes
+
+    for package in (__name__, probes.__name__):
+        path = importlib.import_module(package).__path__
+        for module in pkgutil.iter_modules(path):
+            importlib.import_module(f"{package}.{module.name}")
     return FACTS
