@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def run_suite(*args: str, env: dict[str, str] | None = None, out: Path) -> tuple[float, int, int, int]:
-    """Run `pytest tests_infra ARGS`; returns (seconds, exit code, tests, failures+errors)."""
+@dataclass(frozen=True)
+class SuiteRun:
+    """One timed run of the suite: wall time, exit code, JUnit counts and the last line it printed."""
+
+    seconds: float
+    code: int
+    tests: int
+    failed: int
+    last_line: str
+
+
+def run_suite_full(*args: str, env: dict[str, str] | None = None, out: Path) -> SuiteRun:
+    """Run `pytest tests_infra ARGS` with only ``env``'s INFRAGATE_* variables; time and count it."""
     junit = out / f"junit-{time.monotonic_ns()}.xml"
     cmd = [
         sys.executable,
@@ -38,4 +51,30 @@ def run_suite(*args: str, env: dict[str, str] | None = None, out: Path) -> tuple
         for case in ET.parse(junit).iter("testcase"):
             tests += 1
             failures += case.find("failure") is not None or case.find("error") is not None
-    return elapsed, proc.returncode, tests, failures
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    return SuiteRun(elapsed, proc.returncode, tests, failures, lines[-1] if lines else "")
+
+
+def run_suite(*args: str, env: dict[str, str] | None = None, out: Path) -> tuple[float, int, int, int]:
+    """Run `pytest tests_infra ARGS`; returns (seconds, exit code, tests, failures+errors)."""
+    run = run_suite_full(*args, env=env, out=out)
+    return run.seconds, run.code, run.tests, run.failed
+
+
+def stack_secrets() -> dict[str, str]:
+    """The reference stack's secrets as `python -m stack env` exports them (honours INFRAGATE_RUN_DIR).
+
+    Values are for the child's environment only: never print them.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "stack", "env"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"python -m stack env failed (exit {proc.returncode})")
+    secrets: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        words = shlex.split(line)
+        if len(words) == 2 and words[0] == "export" and "=" in words[1]:
+            name, _, value = words[1].partition("=")
+            secrets[name] = value
+    return secrets
