@@ -12,6 +12,7 @@ import pytest
 import trustme
 
 from infragate.probes import tls
+from infragate.probes._base import Failure
 from selftest.unit.servers import closed_port, http_server, reply
 
 
@@ -52,6 +53,7 @@ def good_server(ca: trustme.CA) -> Iterator[int]:
 def test_handshake_verifies_with_declared_ca(good_server: int, ca_file: Path) -> None:
     hs = tls.handshake("127.0.0.1", good_server, server_name="localhost", cafile=ca_file, timeout=2)
     assert hs.verified and hs.verify_error is None and hs.protocol in ("TLSv1.2", "TLSv1.3")
+    assert hs.failure is None
     assert hs.leaf is not None and "DNS:localhost" in hs.leaf.sans and hs.leaf.days_left() > 300
 
 
@@ -59,6 +61,7 @@ def test_handshake_untrusted_ca_still_reports_certificate(good_server: int) -> N
     hs = tls.handshake("127.0.0.1", good_server, server_name="localhost", cafile=None, timeout=2)
     assert not hs.verified and "unable to get local issuer" in (hs.verify_error or "")
     assert hs.leaf is not None  # read through the unverified handshake
+    assert hs.failure is Failure.TLS and not hs.unreachable
 
 
 def test_handshake_wrong_name_names_the_certificate(good_server: int, ca_file: Path) -> None:
@@ -77,7 +80,14 @@ def test_handshake_expired_certificate(ca: trustme.CA, ca_file: Path) -> None:
 
 def test_handshake_refused_is_unreachable() -> None:
     hs = tls.handshake("127.0.0.1", closed_port(), timeout=1)
-    assert hs.unreachable and hs.leaf is None
+    assert hs.unreachable and hs.leaf is None and hs.failure is Failure.REFUSED
+
+
+def test_handshake_on_plain_http_port_is_not_unreachable() -> None:
+    # Something answered (not TLS): a TLS failure or a close, never "nothing listens".
+    with http_server(reply(200, "plain")) as port:
+        hs = tls.handshake("127.0.0.1", port, timeout=2)
+    assert not hs.unreachable and hs.failure in (Failure.TLS, Failure.CLOSED) and hs.error
 
 
 def test_protocol_probe_modern_server_refuses_tls10(good_server: int) -> None:
