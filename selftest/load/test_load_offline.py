@@ -521,3 +521,17 @@ def test_session_report_dirs_never_collide(tmp_path: Path) -> None:
     )
     assert first.run_dir.name == "20260101T000000Z" and second.run_dir.name == "20260101T000000Z-2"
     assert second.history_path == tmp_path / "unit" / "history.jsonl"
+
+
+# ---------------------------------------------------------------------------- the package
+
+
+def test_package_exports_every_public_name_of_its_modules() -> None:
+    import importlib
+
+    import infragate.load
+
+    modules = ("plan", "results", "runner", "judge", "history", "session")
+    names = {n for m in modules for n in importlib.import_module(f"infragate.load.{m}").__all__}
+    assert set(infragate.load.__all__) == names
+    assert all(hasattr(infragate.load, n) for n in names)
