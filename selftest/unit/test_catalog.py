@@ -32,6 +32,14 @@ def test_thresholds_are_typed_values() -> None:
             assert isinstance(value, (int, float, str)), f"{check.id}.{key}"
 
 
+def test_every_check_has_a_generic_hint() -> None:
+    # A hint is the remedy printed under every failure, on any system: it must exist (the fallback
+    # "see runbook <first seed>" sent on-call to one seed system's section) and name no seed section.
+    for check in load_catalog():
+        assert check.hint and check.hint.strip(), f"{check.id}: no hint"
+        assert "runbook 0" not in check.hint and "§" not in check.hint, f"{check.id}: {check.hint}"
+
+
 def test_every_marker_names_a_catalog_id() -> None:
     catalog = load_catalog()
     for folder in ("tests_infra", "tests_load"):
