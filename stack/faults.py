@@ -1,8 +1,15 @@
-"""Fault actions keyed by the names in faults.toml: apply and heal, both idempotent, both return when live."""
+"""Fault actions keyed by the names in faults.toml: apply and heal, both idempotent, both return when live.
+
+`heal` returns once the stack has settled, not merely once the fault's own effect is gone: when no other
+fault remains active it also waits (polling to a deadline) until the service's detailed health is ok,
+every Prometheus target is up and no critical alert fires in Prometheus or Alertmanager. Otherwise the
+first run after a heal could still see, say, the ServiceDown alert that service-stopped raised.
+"""
 
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import shutil
 import time
@@ -20,6 +27,11 @@ CATALOG_FILE = PACKAGE_DIR / "faults.toml"
 # stack/fault_actions/<area>.py (a module-level ACTIONS dict), so no two areas edit one file.
 EXTRA_CATALOG_DIR = PACKAGE_DIR / "faults.d"
 LIVE_TIMEOUT = 30.0
+# A stopped service's ServiceDown alert resolves within one scrape (5 s), one evaluation (5 s) and one
+# resend (1 s) of its return; a restarted Prometheus scrapes within 5 s. The deadline leaves room for a
+# busy machine, and a heal that misses it says what has not settled.
+SETTLE_TIMEOUT = 60.0
+FAULT_KEYS = {"name", "description", "expect_fail", "breaks", "message", "messages"}
 CERT_NOT_RELOADED = "cert-not-reloaded"
 ALLOWED_ORIGIN = "https://app.example.test"
 FOREIGN_ORIGIN = "https://evil.example.test"
@@ -31,12 +43,14 @@ class FaultError(RuntimeError):
 
 @dataclass(frozen=True)
 class Fault:
-    """One entry of faults.toml."""
+    """One entry of faults.toml: what it breaks and which checks must fail, with which words."""
 
     name: str
     description: str
     expect_fail: tuple[str, ...]
-    may_fail: tuple[str, ...]
+    # Parts of inventory/local.toml it breaks (selectors of fixtures/select.py); the collateral, the
+    # checks that may fail besides expect_fail, is derived from them, never listed.
+    breaks: tuple[str, ...]
     message: str
     messages: Mapping[str, str] = field(default_factory=dict)
 
@@ -45,23 +59,35 @@ class Fault:
         return self.messages.get(check_id, self.message)
 
 
+def _fault(entry: dict[str, Any], where: str) -> Fault:
+    name = entry.get("name", "?")
+    unknown = set(entry) - FAULT_KEYS
+    if "may_fail" in unknown:
+        raise FaultError(f"{where}: fault {name}: may_fail is gone; name the broken parts in breaks")
+    if unknown:
+        raise FaultError(f"{where}: fault {name}: unknown keys {sorted(unknown)}")
+    missing = {"name", "description", "expect_fail", "breaks", "message"} - set(entry)
+    if missing:
+        raise FaultError(f"{where}: fault {name}: missing keys {sorted(missing)}")
+    if not entry["breaks"] or not entry["expect_fail"]:
+        raise FaultError(f"{where}: fault {name}: breaks and expect_fail must not be empty")
+    return Fault(
+        name=entry["name"],
+        description=entry["description"],
+        expect_fail=tuple(entry["expect_fail"]),
+        breaks=tuple(entry["breaks"]),
+        message=entry["message"],
+        messages=dict(entry.get("messages", {})),
+    )
+
+
 def catalog() -> list[Fault]:
     """Every fault of faults.toml, then of faults.d/*.toml (one file per area of checks), in file order."""
-    entries: list[dict[str, Any]] = []
+    found: list[Fault] = []
     for path in [CATALOG_FILE, *sorted(EXTRA_CATALOG_DIR.glob("*.toml"))]:
         with path.open("rb") as handle:
-            entries.extend(tomllib.load(handle).get("fault", []))
-    return [
-        Fault(
-            name=f["name"],
-            description=f["description"],
-            expect_fail=tuple(f["expect_fail"]),
-            may_fail=tuple(f.get("may_fail", ())),
-            message=f["message"],
-            messages=dict(f.get("messages", {})),
-        )
-        for f in entries
-    ]
+            found.extend(_fault(f, path.name) for f in tomllib.load(handle).get("fault", []))
+    return found
 
 
 Probe = Callable[[Context], bool]
@@ -236,6 +262,73 @@ def _not_running(parts: dict[str, Part], names: tuple[str, ...]) -> list[str]:
     return [n for n in names if parts[n].running() is None]
 
 
+def _get_json(port: int, path: str) -> Any:
+    status, body = probes.http_get(port, path)
+    if status != 200:
+        raise FaultError(f"GET :{port}{path} answered HTTP {status}")
+    return json.loads(body)
+
+
+def _critical(labels: Mapping[str, str]) -> bool:
+    return labels.get("severity") == "critical"
+
+
+def unsettled(ctx: Context) -> list[str]:
+    """What still differs from a settled healthy stack (empty when settled); only running parts count.
+
+    The service's detailed health (its database and cache), every Prometheus target up, and no critical
+    alert firing in Prometheus or active in Alertmanager: what ALERTS-NONE-FIRING, PROM-TARGETS-UP and
+    HTTP-HEALTH-DETAILED read. Pending alerts do not count: with their target back they never fire.
+    """
+    parts = make_parts(ctx)
+    waiting: list[str] = []
+    if "service" in parts and parts["service"].running() is not None:
+        status, _ = probes.http_get(ctx.ports.service, "/health?detailed=true")
+        if status != 200:
+            waiting.append(f"service /health?detailed=true answers HTTP {status}")
+    if "prometheus" in parts and parts["prometheus"].running() is not None:
+        targets = _get_json(ctx.ports.prometheus, "/api/v1/targets?state=active")["data"]["activeTargets"]
+        down = [t["labels"].get("job", "?") for t in targets if t.get("health") != "up"]
+        if down:
+            waiting.append(f"Prometheus targets not up: {', '.join(sorted(down))}")
+        alerts = _get_json(ctx.ports.prometheus, "/api/v1/alerts")["data"]["alerts"]
+        firing = [
+            a["labels"].get("alertname", "?")
+            for a in alerts
+            if a.get("state") == "firing" and _critical(a["labels"])
+        ]
+        if firing:
+            waiting.append(f"Prometheus fires {', '.join(sorted(firing))}")
+    if "alertmanager" in parts and parts["alertmanager"].running() is not None:
+        active = _get_json(ctx.ports.alertmanager, "/api/v2/alerts?active=true")
+        names = [a["labels"].get("alertname", "?") for a in active if _critical(a["labels"])]
+        if names:
+            waiting.append(f"Alertmanager has active {', '.join(sorted(names))}")
+    return waiting
+
+
+def _unsettled_or_error(ctx: Context) -> list[str]:
+    try:
+        return unsettled(ctx)
+    except Exception as err:  # a part restarting refuses or answers 503: not settled yet
+        return [f"{type(err).__name__}: {err}"]
+
+
+def settle(ctx: Context, why: str) -> float:
+    """Poll until the stack has settled (``unsettled`` is empty) or SETTLE_TIMEOUT; returns seconds taken."""
+    start = time.monotonic()
+    last: list[str] = []
+
+    def done() -> bool:
+        nonlocal last
+        last = _unsettled_or_error(ctx)
+        return not last
+
+    if not proc.wait_until(done, SETTLE_TIMEOUT, interval=0.25):
+        raise FaultError(f"{why}: stack not settled after {SETTLE_TIMEOUT:.0f} s: {'; '.join(last)}")
+    return time.monotonic() - start
+
+
 def apply(ctx: Context, name: str) -> float:
     """Apply fault NAME and wait until its effect is observable; returns the seconds it took."""
     action = _check_name(name)
@@ -283,6 +376,10 @@ def heal(ctx: Context, name: str, *, start_parts: bool = True) -> float:
         raise FaultError(f"{name}: {err}") from err
     if not _not_running(parts, action.needs):
         _wait(action.healthy, ctx, f"heal of {name}")
+    # Settled means healthy as a whole: only meaningful once no other fault keeps something broken, and
+    # not during `up`, which starts the parts itself.
+    if start_parts and not ctx.active_faults():
+        settle(ctx, f"heal of {name}")
     return time.monotonic() - start
 
 

@@ -1,4 +1,4 @@
 """Fault actions of later check areas, one module per area, each with a module-level ``ACTIONS`` dict.
 
-Their data (expect_fail, may_fail, message) lives in ``stack/faults.d/<area>.toml``.
+Their data (expect_fail, breaks, message) lives in ``stack/faults.d/<area>.toml``.
 """
