@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,7 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_junit(path: Path) -> list[dict[str, Any]]:
-    """Testcases of a JUnit file: name, check property, outcome (passed/failed/error/skipped), message."""
+    """Testcases of a JUnit file: name, check and selection properties, outcome, message.
+
+    ``outcome`` is passed, failed, error or skipped; ``selection`` is ``part`` or ``control`` in a run
+    narrowed with --only-entries (fixtures/select.py), else None.
+    """
     cases = []
     for case in ET.parse(path).iter("testcase"):
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
@@ -27,6 +32,7 @@ def parse_junit(path: Path) -> list[dict[str, Any]]:
             {
                 "name": case.get("name"),
                 "check": props.get("check", "?"),
+                "selection": props.get("selection"),
                 "outcome": outcome,
                 "message": message,
             }
@@ -41,10 +47,18 @@ class StackCli:
     re-parented and stopped by PID like in any other use.
     """
 
+    # Set by the e2e self-test to its prefork server (selftest/e2e/prefork.py): same commands, forked
+    # from a preloaded interpreter instead of started afresh.
+    runner: Any = None
+
     def _run(self, *args: str) -> None:
-        proc = subprocess.run(
-            [sys.executable, "-m", "stack", *args], cwd=ROOT, capture_output=True, text=True, timeout=180
-        )
+        proc: Any
+        if self.runner is not None:
+            proc = self.runner.run("stack", args, cwd=ROOT, env=dict(os.environ), timeout=180)
+        else:
+            proc = subprocess.run(
+                [sys.executable, "-m", "stack", *args], cwd=ROOT, capture_output=True, text=True, timeout=180
+            )
         if proc.returncode != 0:
             raise RuntimeError(f"python -m stack {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
 

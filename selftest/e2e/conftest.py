@@ -6,13 +6,15 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from selftest.helpers import parse_junit
+from selftest.e2e.prefork import PYTEST_ARGS, Prefork
+from selftest.helpers import StackCli, parse_junit
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +50,29 @@ class SuiteRun:
         """Check ids that ran."""
         return {c["check"] for c in self.cases}
 
+    def selected(self, kind: str) -> list[dict[str, Any]]:
+        """Cases kept by --only-entries as ``part`` (the broken parts) or ``control``."""
+        return [c for c in self.cases if c["selection"] == kind]
+
+
+# Faults whose first run was off target and ran again (test_faults.py); printed in the summary so a
+# flaky fault shows in CI output even when its retry passed.
+RETRIES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(scope="session")
+def fault_retries(pytestconfig: pytest.Config) -> list[str]:
+    """The list that test_faults.py appends a fault's name to when it retries that fault."""
+    return pytestconfig.stash.setdefault(RETRIES, [])
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One line with the number of retried fault runs (and which), whenever fault runs happened."""
+    retries = config.stash.get(RETRIES, None)
+    if retries is not None:
+        names = f": {', '.join(retries)}" if retries else ""
+        terminalreporter.write_line(f"e2e fault retries: {len(retries)}{names}")
+
 
 @pytest.fixture(scope="session")
 def stack_env(stack: Any) -> dict[str, str]:
@@ -72,24 +97,45 @@ def inventory_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return ROOT / "inventory"
     text = (ROOT / "inventory" / "local.toml").read_text()
     text = re.sub(r"\b184(\d\d)\b", lambda m: str(base + int(m.group(1))), text)
-    text = text.replace('"../.run/stack/', f'"{run_dir}/')
+    # Everywhere, not only at the start of a path: process patterns name the run dir inside a regex.
+    text = text.replace("../.run/stack/", f"{run_dir}/")
     out = tmp_path_factory.mktemp("inventory")
     (out / "local.toml").write_text(text)
     return out
 
 
 @pytest.fixture(scope="session")
-def run_suite(
-    stack_env: dict[str, str], inventory_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Any:
-    """Run the check suite against the local stack; returns a SuiteRun."""
+def prefork(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefork]:
+    """A preloaded interpreter that runs `python -m ...` commands by forking (selftest/e2e/prefork.py)."""
+    server = Prefork(tmp_path_factory.mktemp("prefork"), ROOT)
+    yield server
+    server.close()
 
-    def run(*args: str, name: str = "run") -> SuiteRun:
+
+@pytest.fixture(scope="session")
+def stack(stack: StackCli, prefork: Prefork) -> Iterator[StackCli]:
+    """The reference stack (selftest/conftest.py), its fault and heal commands run through prefork."""
+    stack.runner = prefork
+    yield stack
+    stack.runner = None  # the session's final heal-all and down run after prefork has stopped
+
+
+@pytest.fixture(scope="session")
+def run_suite(
+    stack_env: dict[str, str],
+    inventory_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    prefork: Prefork,
+) -> Any:
+    """Run the check suite against the local stack; returns a SuiteRun.
+
+    ``preforked=True`` runs it in a child of the prefork server (no interpreter start-up and library
+    imports per run: the fault runs); otherwise in a fresh interpreter, exactly as a user runs it.
+    """
+
+    def run(*args: str, name: str = "run", preforked: bool = False) -> SuiteRun:
         out = tmp_path_factory.mktemp(name)
-        cmd = [
-            sys.executable,
-            "-m",
-            "pytest",
+        pytest_args = [
             "tests_infra",
             "--host=local",
             "-p",
@@ -101,10 +147,16 @@ def run_suite(
             f"--inventory={inventory_dir}",
             *args,
         ]
-        proc = subprocess.run(cmd, cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=300)
-        (out / "stdout.txt").write_text(proc.stdout)
+        if preforked:
+            done = prefork.run("pytest", [*pytest_args, *PYTEST_ARGS], cwd=ROOT, env=stack_env, timeout=300)
+            returncode, stdout, stderr = done.returncode, done.stdout, done.stderr
+        else:
+            cmd = [sys.executable, "-m", "pytest", *pytest_args]
+            proc = subprocess.run(cmd, cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=300)
+            returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+        (out / "stdout.txt").write_text(stdout)
         junit = out / "junit.xml"
         cases = parse_junit(junit) if junit.exists() else []
-        return SuiteRun(proc.returncode, proc.stdout, proc.stderr, out, cases)
+        return SuiteRun(returncode, stdout, stderr, out, cases)
 
     return run
