@@ -8,5 +8,4 @@ pytest_plugins = [
     "fixtures.checks",
     "fixtures.load",
     "fixtures.timeouts",
-    "fixtures.host",
 ]

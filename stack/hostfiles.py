@@ -3,8 +3,9 @@
 Written at every ``up`` (after the parts are ready) under ``<run>/app``: a settings file and a .env with
 its .env.example, a requirements file and a deployed copy of the service's sources, the app's own log,
 an uploads directory (the disk check's path), a SQLite database, and the Alembic scripts applied to the
-stack's PostgreSQL (two revisions). Faults (stack/fault_actions/host.py) break these copies, never the
-repository's files; ``up`` rewrites the healthy state.
+stack's PostgreSQL (two revisions); and ``<run>/logrotate.d/infragate-stack``, the logrotate rule
+covering the logs. Faults (stack/fault_actions/host.py) break these copies, never the repository's files;
+``up`` rewrites the healthy state.
 """
 
 from __future__ import annotations
@@ -141,6 +142,26 @@ def env_text(ctx: Context) -> str:
         f"SECRET_KEY={password[::-1]}\n"
         f"OLLAMA_URL=http://{LOOPBACK}:11434\n"
     )
+
+
+LOGROTATE_RULE = """\
+# The reference stack's logs, rotated by size (HOST-LOG-SIZE asks that a logrotate rule covers each
+# declared log). The stack does not run logrotate itself: this is the rule a deployment would install
+# in /etc/logrotate.d, kept under the run dir and named by inventory/local.toml's logrotate_configs.
+{app_logs}/*.log {stack_logs}/*.log {{
+    size 1M
+    rotate 5
+    missingok
+    notifempty
+    compress
+    copytruncate
+}}
+"""
+
+
+def logrotate_rule_file(lay: Layout) -> Path:
+    """The stack's logrotate rule (``<run>/logrotate.d/infragate-stack``); a fault may remove it."""
+    return lay.root / "logrotate.d" / "infragate-stack"
 
 
 def write_sources(app: AppFiles) -> None:
@@ -284,6 +305,8 @@ def ensure(ctx: Context) -> None:
     config.write_if_changed(app.env_example, ENV_EXAMPLE, 0o644)
     config.write_if_changed(app.env, env_text(ctx), 0o600)
     config.write_if_changed(app.requirements, REQUIREMENTS, 0o644)
+    rule = LOGROTATE_RULE.format(app_logs=app.log.parent, stack_logs=ctx.lay.logs)
+    config.write_if_changed(logrotate_rule_file(ctx.lay), rule, 0o644)
     write_sources(app)
     # The app's virtualenv as deployed: the interpreter the stack runs the service with.
     venv = app.root / "venv"

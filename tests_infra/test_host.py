@@ -9,8 +9,8 @@ import pytest
 
 
 @pytest.mark.check("HOST-PORT-REACHABLE")
-def test_port_reachable(port, probe, explain):
-    result = probe.tcp(port)
+def test_port_reachable(port, facts, explain):
+    result = facts.tcp(port)
     assert result.ok, explain(
         expected="a TCP connection accepted within the connect timeout", seen=result.error
     )

@@ -12,18 +12,20 @@ import pytest
 
 
 @pytest.mark.check("MIG-ALEMBIC-SINGLE-HEAD")
-def test_alembic_single_head(alembic, alembic_heads, explain):
-    heads, why = alembic_heads
-    assert why is None, explain(expected=f"Alembic scripts readable in {alembic.scripts}", seen=why)
-    assert len(heads) == 1, explain(
+def test_alembic_single_head(alembic, facts, explain):
+    scripts = facts.alembic_heads(alembic)
+    assert scripts.error is None, explain(
+        expected=f"Alembic scripts readable in {alembic.scripts}", seen=scripts.error
+    )
+    assert len(scripts.heads) == 1, explain(
         expected=f"exactly one head in {alembic.scripts}",
-        seen=f"multiple heads: {', '.join(heads) or 'none'}",
+        seen=f"multiple heads: {', '.join(scripts.heads) or 'none'}",
     )
 
 
 @pytest.mark.check("MIG-ALEMBIC-AT-HEAD")
-def test_alembic_at_head(alembic, alembic_state, explain):
-    state = alembic_state
+def test_alembic_at_head(alembic, facts, explain):
+    state = facts.alembic_state(alembic)
     assert state.error is None and state.scripts_error is None, explain(
         expected=f"the database revision and the heads of {alembic.scripts}",
         seen=state.error or state.scripts_error,
@@ -35,8 +37,8 @@ def test_alembic_at_head(alembic, alembic_state, explain):
 
 
 @pytest.mark.check("MIG-ALEMBIC-KNOWN-REVISION")
-def test_alembic_revision_known(alembic, alembic_state, explain):
-    state = alembic_state
+def test_alembic_revision_known(alembic, facts, explain):
+    state = facts.alembic_state(alembic)
     assert state.error is None and state.scripts_error is None, explain(
         expected=f"the database revision and the scripts of {alembic.scripts}",
         seen=state.error or state.scripts_error,
@@ -48,29 +50,22 @@ def test_alembic_revision_known(alembic, alembic_state, explain):
 
 
 @pytest.mark.check("MIG-SQLX-APPLIED")
-def test_sqlx_migrations_applied(sqlx, sqlx_state, explain):
-    state = sqlx_state
+def test_sqlx_migrations_applied(sqlx, facts, explain):
+    state = facts.sqlx_state(sqlx)
     assert state.error is None, explain(
         expected=f"_sqlx_migrations and {sqlx.directory} readable", seen=state.error
     )
-    problems = [
-        *(f"pending {n}" for n in state.pending),
-        *(f"failed {n}" for n in state.failed),
-        *(f"checksum changed since applied {n}" for n in state.changed),
-    ]
-    assert not problems, explain(
+    assert not state.problems, explain(
         expected=f"all {state.files} migrations of {sqlx.directory} applied, successful, unchanged",
-        seen="; ".join(problems),
+        seen="; ".join(state.problems),
     )
 
 
 @pytest.mark.check("MIG-SCHEMA-OBJECTS")
-def test_schema_objects_exist(schema_objects, schema_state, explain):
-    assert schema_state.error is None, explain(
-        expected=f"schema {schema_objects.schema} readable", seen=schema_state.error
-    )
-    missing = schema_state.missing(schema_objects.tables)
-    assert not missing, explain(
+def test_schema_objects_exist(schema_objects, facts, explain):
+    state = facts.schema_objects(schema_objects)
+    assert state.error is None, explain(expected=f"schema {schema_objects.schema} readable", seen=state.error)
+    assert not state.missing, explain(
         expected=f"tables and columns {', '.join(schema_objects.tables)} in schema {schema_objects.schema}",
-        seen=f"relation does not exist: {', '.join(missing)}",
+        seen=f"relation does not exist: {', '.join(state.missing)}",
     )

@@ -9,20 +9,19 @@ import pytest
 
 
 @pytest.mark.check("SQLITE-INTEGRITY")
-def test_sqlite_integrity_ok(sqlite_db, sqlite_integrity, explain):
-    assert sqlite_integrity.ok, explain(
+def test_sqlite_integrity_ok(sqlite_db, facts, explain):
+    result = facts.sqlite_integrity(sqlite_db)
+    assert result.ok, explain(
         expected=f"PRAGMA integrity_check = ok on {sqlite_db.path}",
-        seen=f"integrity check failed: {sqlite_integrity.detail}",
+        seen=f"integrity check failed: {result.detail}",
     )
 
 
 @pytest.mark.check("SQLITE-SCHEMA")
-def test_sqlite_tables_exist(sqlite_db, sqlite_schema, explain):
-    assert sqlite_schema.error is None, explain(
-        expected=f"{sqlite_db.path} readable", seen=sqlite_schema.error
-    )
-    missing = sqlite_schema.missing(sqlite_db.tables)
-    assert not missing, explain(
+def test_sqlite_tables_exist(sqlite_db, facts, explain):
+    schema = facts.sqlite_schema(sqlite_db)
+    assert schema.error is None, explain(expected=f"{sqlite_db.path} readable", seen=schema.error)
+    assert not schema.missing, explain(
         expected=f"tables {', '.join(sqlite_db.tables)} with their columns",
-        seen=f"no such table/column: {', '.join(missing)}",
+        seen=f"no such table/column: {', '.join(schema.missing)}",
     )

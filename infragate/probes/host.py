@@ -7,34 +7,35 @@ Files are read on the host and parsed here, so a remote target needs nothing but
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 __all__ = [
     "CommandResult",
-    "Compile",
     "DiskUsage",
+    "FilePermissions",
+    "FileSize",
     "FileStat",
     "ListeningSocket",
-    "LogScan",
+    "Missing",
+    "PortListeners",
     "ProcessInfo",
+    "ProcessMatch",
     "Runner",
-    "compile_sources",
+    "ServiceState",
     "disk_usage",
+    "file_permissions",
+    "file_size",
     "file_stat",
     "listening",
     "missing_libraries",
-    "missing_requirements",
-    "parse_env",
     "pidfile_process",
+    "port_listeners",
+    "process_match",
     "processes",
     "read_file",
-    "scan_log",
+    "service_state",
 ]
 
 
@@ -73,10 +74,11 @@ class ProcessInfo:
 
 
 def processes(host: Runner, pattern: str) -> tuple[ProcessInfo, ...]:
-    """Live processes whose command line matches the regex ``pattern``.
+    """Live processes whose WHOLE command line matches the regex ``pattern`` (``re.fullmatch``).
 
-    ``ps`` then a match here, not ``pgrep -f``: the shell running pgrep has the pattern in its own
-    command line and would match itself.
+    The whole line, not a search: ``uvicorn .*--port 8000`` found anywhere also matched ``--port 80001``
+    and a second instance's command line on the same host. ``ps`` then a match here, not ``pgrep -f``:
+    the shell running pgrep has the pattern in its own command line and would match itself.
     """
     out = host.run("ps -ww -eo pid=,stat=,rss=,args=")
     regex = re.compile(pattern)
@@ -86,9 +88,44 @@ def processes(host: Runner, pattern: str) -> tuple[ProcessInfo, ...]:
         if len(parts) < 4 or not parts[0].isdigit():
             continue
         info = ProcessInfo(int(parts[0]), parts[1], int(parts[2]) if parts[2].isdigit() else 0, parts[3])
-        if info.alive and regex.search(info.args) and "-eo pid=,stat=" not in info.args:
+        if info.alive and regex.fullmatch(info.args.strip()) and "-eo pid=,stat=" not in info.args:
             found.append(info)
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class ProcessMatch:
+    """The processes matching a declared pattern, against the allowed count ``[low, high]``."""
+
+    pattern: str
+    matched: tuple[ProcessInfo, ...]
+    low: int = 1
+    high: int | None = None
+
+    @property
+    def within(self) -> bool:
+        """The count is within bounds."""
+        count = len(self.matched)
+        return count >= self.low and (self.high is None or count <= self.high)
+
+    @property
+    def described(self) -> str:
+        """Which processes matched: count, then pid and command line of the first five."""
+        if not self.matched:
+            return "no process running whose whole command line matches"
+        shown = "; ".join(f"pid {p.pid}: {_shorten(p.args)}" for p in self.matched[:5])
+        more = f"; and {len(self.matched) - 5} more" if len(self.matched) > 5 else ""
+        return f"{len(self.matched)} running ({shown}{more})"
+
+
+def _shorten(args: str, limit: int = 160) -> str:
+    # The distinguishing part of a command line is often at its end (a port, a config path): keep both ends.
+    return args if len(args) <= limit else f"{args[:60]} ... {args[-(limit - 65) :]}"
+
+
+def process_match(host: Runner, pattern: str, low: int = 1, high: int | None = None) -> ProcessMatch:
+    """``processes`` with the bounds they are judged against."""
+    return ProcessMatch(pattern, processes(host, pattern), low, high)
 
 
 def pidfile_process(host: Runner, pidfile: str) -> tuple[int | None, ProcessInfo | None, str]:
@@ -108,6 +145,29 @@ def pidfile_process(host: Runner, pidfile: str) -> tuple[int | None, ProcessInfo
     if not info.alive:
         return pid, None, f"pid {pid} from {pidfile} is not running (exited, not yet reaped: stale pid file)"
     return pid, info, "running"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """Whether a declared service runs, and what was seen (pid file, process)."""
+
+    running: bool
+    detail: str
+
+
+def service_state(host: Runner, *, pidfile: str | None, pattern: str | None) -> ServiceState:
+    """State of a service: its pid file's process, else the process whose command line is ``pattern``."""
+    if pidfile is not None:
+        pid, info, why = pidfile_process(host, pidfile)
+        if info is None:
+            return ServiceState(False, why)
+        return ServiceState(True, f"pid {pid}: {info.args[:120]}")
+    if pattern is not None:
+        found = processes(host, pattern)
+        if not found:
+            return ServiceState(False, f"no process's whole command line matches {pattern!r}")
+        return ServiceState(True, f"pid {found[0].pid}: {found[0].args[:120]}")
+    return ServiceState(False, "declares neither pidfile nor pattern")
 
 
 @dataclass(frozen=True)
@@ -138,6 +198,42 @@ def listening(host: Runner) -> tuple[ListeningSocket, ...]:
     return tuple(sockets)
 
 
+WILDCARDS = ("0.0.0.0", "*", "::")
+
+
+@dataclass(frozen=True)
+class PortListeners:
+    """The listeners on a declared address and port, and whether the declared process owns one."""
+
+    address: str
+    port: int
+    sockets: tuple[ListeningSocket, ...]
+    process: str | None = None
+
+    @property
+    def listening(self) -> bool:
+        """Something listens on the port, on the address or a wildcard."""
+        return bool(self.sockets)
+
+    @property
+    def owned(self) -> bool:
+        """The declared process (if any) owns one of the listeners."""
+        return self.process is None or any(self.process in s.processes for s in self.sockets)
+
+    @property
+    def described(self) -> str:
+        """``address:port owner`` of each listener."""
+        return ", ".join(f"{s.address}:{s.port} {'/'.join(s.processes) or '?'}" for s in self.sockets)
+
+
+def port_listeners(
+    sockets: tuple[ListeningSocket, ...], address: str, port: int, process: str | None
+) -> PortListeners:
+    """The sockets of ``ss -tlnp`` listening on ``address:port`` (or a wildcard address on that port)."""
+    on_port = tuple(s for s in sockets if s.port == port and s.address in (address, *WILDCARDS))
+    return PortListeners(address, port, on_port, process)
+
+
 @dataclass(frozen=True)
 class FileStat:
     """Owner, group and mode of a path; ``error`` when it does not exist or cannot be read."""
@@ -161,6 +257,29 @@ def file_stat(host: Runner, path: str) -> FileStat:
         return FileStat(False, error=out.stderr.strip() or f"stat exited {out.rc}")
     owner, group, mode = out.stdout.split()
     return FileStat(True, owner, group, int(mode, 8))
+
+
+@dataclass(frozen=True)
+class FilePermissions:
+    """A path's stat against its declared owner, group and mode: which of them are wrong."""
+
+    stat: FileStat
+    wrong: tuple[str, ...] = ()
+
+
+def file_permissions(
+    host: Runner, path: str, *, owner: str | None, group: str | None, mode: str | None, secret: bool
+) -> FilePermissions:
+    """``stat`` of ``path`` compared with what is declared (``mode`` an octal string: "0600")."""
+    stat = file_stat(host, path)
+    if not stat.exists:
+        return FilePermissions(stat)
+    want: dict[str, object] = {"owner": owner, "group": group, "mode": None if mode is None else int(mode, 8)}
+    seen: dict[str, object] = {"owner": stat.owner, "group": stat.group, "mode": stat.mode}
+    wrong = [k for k, v in want.items() if v is not None and v != seen[k]]
+    if secret and stat.world_readable:
+        wrong.append("world-readable")
+    return FilePermissions(stat, tuple(wrong))
 
 
 @dataclass(frozen=True)
@@ -199,184 +318,34 @@ def read_file(host: Runner, path: str, *, tail_bytes: int | None = None) -> tupl
     return text, ""
 
 
-def file_size(host: Runner, path: str) -> tuple[int | None, str]:
-    """Size in bytes (``stat -c %s``), or None and why."""
-    out = host.run("stat -c %s %s", "%s", path)
-    if out.rc != 0:
-        return None, out.stderr.strip() or f"exit {out.rc}"
-    return int(out.stdout.strip()), ""
-
-
-# ISO 8601 (`2026-11-28 06:41:47`, `2026-11-28T06:41:47`) and nginx's error log (`2026/11/28 06:41:47`).
-_TIMESTAMP = re.compile(r"(\d{4})[-/](\d\d)[-/](\d\d)[T ](\d\d):(\d\d):(\d\d)")
-
-
 @dataclass(frozen=True)
-class LogScan:
-    """Lines matching an error pattern within a window, with the newest ones as examples."""
+class FileSize:
+    """Size in bytes of a file, or why it could not be read."""
 
-    matches: int
-    examples: tuple[str, ...]
-    scanned_lines: int
-
-
-def scan_log(text: str, pattern: str, *, now: datetime, window: timedelta) -> LogScan:
-    """Count lines matching ``pattern`` stamped within ``window`` before ``now`` (host-local times).
-
-    A line without a timestamp belongs to the last stamped line above it (a traceback); lines before
-    the first timestamp count as recent only when the file has no timestamps at all.
-    """
-    regex = re.compile(pattern)
-    since = now - window
-    has_stamps = _TIMESTAMP.search(text) is not None
-    recent = not has_stamps
-    matches: list[str] = []
-    lines = text.splitlines()
-    for line in lines:
-        stamp = _TIMESTAMP.search(line[:40])
-        if stamp:
-            year, month, day, hour, minute, second = map(int, stamp.groups())
-            recent = datetime(year, month, day, hour, minute, second) >= since
-        if recent and regex.search(line):
-            matches.append(line.strip()[:200])
-    return LogScan(len(matches), tuple(matches[-3:]), len(lines))
-
-
-def host_now(host: Runner) -> datetime:
-    """The host's local wall-clock time (log timestamps are written in it)."""
-    out = host.run("date +%s", "%Y-%m-%dT%H:%M:%S")
-    return datetime.fromisoformat(out.stdout.strip())
-
-
-def parse_env(text: str) -> dict[str, str]:
-    """``KEY=value`` lines of a .env file (``export``, comments and quotes handled like docker/dotenv)."""
-    values = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key.strip()] = value
-    return values
-
-
-def parse_settings(text: str, fmt: str) -> Mapping[str, Any]:
-    """A settings document as a mapping (raises ValueError with the parser's message)."""
-    if fmt == "toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"TOML: {exc}") from None
-    if fmt == "json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError("JSON: top level is not an object")
-        return data
-    return parse_env(text)
-
-
-def lookup(data: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
-    """``a.b.c`` in nested tables (an exact key containing dots wins): (found, value)."""
-    if dotted in data:
-        return True, data[dotted]
-    current: Any = data
-    for part in dotted.split("."):
-        if not isinstance(current, Mapping) or part not in current:
-            return False, None
-        current = current[part]
-    return True, current
-
-
-@dataclass(frozen=True)
-class Compile:
-    """Byte-compilation of an app's sources with its interpreter (nothing written: ``compile()`` only)."""
-
-    files: int
-    errors: tuple[str, ...]
+    size_bytes: int | None
     error: str | None = None
 
 
-_COMPILE_SCRIPT = """
-import os, sys
-root = sys.argv[1]
-paths = [root] if os.path.isfile(root) else sorted(
-    os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if f.endswith('.py'))
-bad = 0
-for path in paths:
-    try:
-        with open(path, 'rb') as handle:
-            compile(handle.read(), path, 'exec', dont_inherit=True)
-    except (SyntaxError, ValueError) as exc:
-        bad += 1
-        print('ERR %s:%s: %s' % (path, getattr(exc, 'lineno', '?'), getattr(exc, 'msg', exc)))
-print('FILES %d' % len(paths))
-"""
+def file_size(host: Runner, path: str) -> FileSize:
+    """``stat -c %s``."""
+    out = host.run("stat -c %s %s", "%s", path)
+    if out.rc != 0:
+        return FileSize(None, out.stderr.strip() or f"exit {out.rc}")
+    return FileSize(int(out.stdout.strip()))
 
 
-def compile_sources(host: Runner, python: str, sources: str) -> Compile:
-    """Compile every ``.py`` under ``sources`` with the app's interpreter, in memory (no .pyc written)."""
-    out = host.run("%s -c %s %s", python, _COMPILE_SCRIPT, sources)
-    files = re.search(r"^FILES (\d+)$", out.stdout, re.MULTILINE)
-    if files is None:
-        return Compile(0, (), error=(out.stderr.strip() or f"exit {out.rc}")[-300:])
-    errors = tuple(line[4:] for line in out.stdout.splitlines() if line.startswith("ERR "))
-    return Compile(int(files.group(1)), errors)
+@dataclass(frozen=True)
+class Missing:
+    """What a tool reports as missing (libraries, requirements), or why the tool itself failed."""
+
+    items: tuple[str, ...] = ()
+    error: str | None = None
 
 
-_REQUIREMENTS_SCRIPT = """
-import re, sys
-from importlib import metadata
-try:
-    from packaging.requirements import Requirement
-except ImportError:
-    Requirement = None
-for raw in open(sys.argv[1], encoding='utf-8'):
-    line = raw.split('#', 1)[0].strip()
-    if not line or line.startswith('-'):
-        continue
-    if Requirement is not None:
-        req = Requirement(line)
-        if req.marker is not None and not req.marker.evaluate():
-            continue
-        name, spec = req.name, req.specifier
-    else:
-        name, spec = re.split(r'[\\s\\[<>=!~;]', line, 1)[0], None
-    try:
-        version = metadata.version(name)
-    except metadata.PackageNotFoundError:
-        print('MISSING %s' % line)
-        continue
-    if spec is not None and not spec.contains(version, prereleases=True):
-        print('MISMATCH %s (installed %s)' % (line, version))
-print('DONE')
-"""
-
-
-def missing_requirements(host: Runner, python: str, requirements: str) -> tuple[tuple[str, ...], str | None]:
-    """Requirements of a requirements file not installed (or at a wrong version) for ``python``."""
-    out = host.run("%s -c %s %s", python, _REQUIREMENTS_SCRIPT, requirements)
-    if "DONE" not in out.stdout.splitlines():
-        return (), (out.stderr.strip() or f"exit {out.rc}")[-300:]
-    problems = tuple(
-        line.split(" ", 1)[1]
-        for line in out.stdout.splitlines()
-        if line.startswith(("MISSING ", "MISMATCH "))
-    )
-    return problems, None
-
-
-def missing_libraries(host: Runner, path: str) -> tuple[tuple[str, ...], str | None]:
+def missing_libraries(host: Runner, path: str) -> Missing:
     """Shared libraries ``ldd`` cannot resolve for the executable at ``path`` (or why ldd failed)."""
     out = host.run("ldd %s", path)
     missing = tuple(line.split("=>", 1)[0].strip() for line in out.stdout.splitlines() if "not found" in line)
     if out.rc != 0 and not missing:
-        return (), " ".join((out.stderr + out.stdout).split())[-300:] or f"ldd exited {out.rc}"
-    return missing, None
+        return Missing((), " ".join((out.stderr + out.stdout).split())[-300:] or f"ldd exited {out.rc}")
+    return Missing(missing)

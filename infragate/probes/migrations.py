@@ -21,8 +21,10 @@ from infragate.probes._base import describe_error, is_unreachable
 __all__ = [
     "AlembicState",
     "SchemaState",
+    "ScriptHeads",
     "SqlxState",
     "alembic_state",
+    "missing_columns",
     "schema_state",
     "script_heads",
     "sqlx_state",
@@ -82,39 +84,55 @@ def alembic_state(
     return AlembicState(heads, current, unknown, scripts_error)
 
 
-def script_heads(scripts: Path) -> tuple[tuple[str, ...], str | None]:
-    """``alembic heads`` of a script directory (no database), or the error reading it."""
+@dataclass(frozen=True)
+class ScriptHeads:
+    """``alembic heads`` of a script directory, or the error reading it."""
+
+    heads: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def script_heads(scripts: Path) -> ScriptHeads:
+    """``alembic heads`` of a script directory (no database)."""
     from alembic.script import ScriptDirectory
 
     try:
-        return tuple(sorted(ScriptDirectory(str(scripts)).get_heads())), None
+        return ScriptHeads(tuple(sorted(ScriptDirectory(str(scripts)).get_heads())))
     except Exception as exc:
-        return (), f"{type(exc).__name__}: {exc}"
+        return ScriptHeads((), f"{type(exc).__name__}: {exc}")
 
 
 @dataclass(frozen=True)
 class SchemaState:
-    """Columns by table as found in the live schema (absent tables are absent keys)."""
+    """Columns by table as found in the live schema, and the declared tables/columns that are missing."""
 
     columns: Mapping[str, tuple[str, ...]]
+    missing: tuple[str, ...] = ()
     error: str | None = None
     unreachable: bool = False
 
-    def missing(self, wanted: Mapping[str, Sequence[str]]) -> list[str]:
-        """``table`` or ``table.column`` for everything in ``wanted`` that is not there."""
-        out = []
-        for table, cols in wanted.items():
-            if table not in self.columns:
-                out.append(table)
-                continue
-            out.extend(f"{table}.{c}" for c in cols if c not in self.columns[table])
-        return out
+
+def missing_columns(
+    wanted: Mapping[str, Sequence[str]], columns: Mapping[str, Sequence[str]]
+) -> tuple[str, ...]:
+    """``table`` or ``table.column`` for everything in ``wanted`` that ``columns`` lacks."""
+    out: list[str] = []
+    for table, cols in wanted.items():
+        if table not in columns:
+            out.append(table)
+            continue
+        out.extend(f"{table}.{c}" for c in cols if c not in columns[table])
+    return tuple(out)
 
 
 def schema_state(
-    conninfo: Mapping[str, object], tables: Sequence[str], *, schema: str = "public", timeout: float
+    conninfo: Mapping[str, object],
+    tables: Mapping[str, Sequence[str]],
+    *,
+    schema: str = "public",
+    timeout: float,
 ) -> SchemaState:
-    """Columns of ``tables`` in ``schema`` (information_schema, read-only)."""
+    """Columns of the declared ``tables`` in ``schema`` (information_schema, read-only); what is missing."""
     try:
         with _connect(conninfo, timeout) as conn:
             rows = conn.execute(
@@ -123,11 +141,12 @@ def schema_state(
                 (schema, list(tables)),
             ).fetchall()
     except Exception as exc:
-        return SchemaState({}, describe_error(exc), unreachable=is_unreachable(exc))
+        return SchemaState({}, (), describe_error(exc), unreachable=is_unreachable(exc))
     columns: dict[str, list[str]] = {}
     for table, column in rows:
         columns.setdefault(str(table), []).append(str(column))
-    return SchemaState({t: tuple(c) for t, c in columns.items()})
+    found = {t: tuple(c) for t, c in columns.items()}
+    return SchemaState(found, missing_columns(tables, found))
 
 
 _SQLX_FILE = re.compile(r"^(\d+)_(.+?)(\.up)?\.sql$")
@@ -143,6 +162,15 @@ class SqlxState:
     changed: tuple[str, ...] = ()
     error: str | None = None
     unreachable: bool = False
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Each migration not applied cleanly, in words (``pending 3_add.sql``, ``failed ...``)."""
+        return (
+            *(f"pending {n}" for n in self.pending),
+            *(f"failed {n}" for n in self.failed),
+            *(f"checksum changed since applied {n}" for n in self.changed),
+        )
 
 
 def sqlx_files(directory: Path) -> dict[int, tuple[str, bytes]]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from infragate.probes.host import Runner
+from infragate.probes.migrations import missing_columns
 
 __all__ = ["Integrity", "SqliteSchema", "integrity", "schema"]
 
@@ -30,20 +31,11 @@ def integrity(host: Runner, path: str) -> Integrity:
 
 @dataclass(frozen=True)
 class SqliteSchema:
-    """Columns by table of a SQLite file."""
+    """Columns by table of a SQLite file, and the declared tables/columns it lacks."""
 
     columns: Mapping[str, tuple[str, ...]]
+    missing: tuple[str, ...] = ()
     error: str | None = None
-
-    def missing(self, wanted: Mapping[str, Sequence[str]]) -> list[str]:
-        """``table`` or ``table.column`` for everything in ``wanted`` that is not there."""
-        out = []
-        for table, cols in wanted.items():
-            if table not in self.columns:
-                out.append(table)
-                continue
-            out.extend(f"{table}.{c}" for c in cols if c not in self.columns[table])
-        return out
 
 
 _COLUMNS = (
@@ -52,13 +44,15 @@ _COLUMNS = (
 )
 
 
-def schema(host: Runner, path: str) -> SqliteSchema:
-    """Every table's columns (``sqlite_master`` joined with ``pragma_table_info``)."""
+def schema(host: Runner, path: str, wanted: Mapping[str, Sequence[str]]) -> SqliteSchema:
+    """Every table's columns (``sqlite_master`` joined with ``pragma_table_info``), and what of ``wanted``
+    is missing."""
     out = host.run("sqlite3 -readonly -separator %s %s %s", "\t", f"file:{path}?mode=ro", _COLUMNS)
     if out.rc != 0:
-        return SqliteSchema({}, " ".join(out.stderr.split())[:400] or f"sqlite3 exited {out.rc}")
+        return SqliteSchema({}, (), " ".join(out.stderr.split())[:400] or f"sqlite3 exited {out.rc}")
     columns: dict[str, list[str]] = {}
     for line in out.stdout.splitlines():
         table, _, column = line.partition("\t")
         columns.setdefault(table, []).append(column)
-    return SqliteSchema({t: tuple(c) for t, c in columns.items()})
+    found = {t: tuple(c) for t, c in columns.items()}
+    return SqliteSchema(found, missing_columns(wanted, found))

@@ -9,14 +9,13 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import testinfra
 
-from infragate.probes import host, migrations, nginx, sqlite
+from infragate.probes import host, migrations, python_app, sqlite
 
 LOCAL = testinfra.get_host("local://")
 
@@ -31,18 +30,28 @@ def sleeper() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     child.wait()
 
 
-def test_processes_match_command_line_not_the_probe_itself(sleeper: Any) -> None:
+def test_processes_match_the_whole_command_line_not_the_probe_itself(sleeper: Any) -> None:
     child, tag = sleeper
-    found = host.processes(LOCAL, tag)
+    found = host.processes(LOCAL, rf"\S+ -c .* {tag}")
     assert [p.pid for p in found] == [child.pid]
     assert found[0].rss_kb > 0
+    # A pattern that only appears somewhere in the line is no match: another instance's line could hold it.
+    assert host.processes(LOCAL, tag) == ()
+
+
+def test_process_match_bounds_and_which_matched(sleeper: Any) -> None:
+    child, tag = sleeper
+    match = host.process_match(LOCAL, rf".* {tag}", 2, None)
+    assert not match.within and f"pid {child.pid}: " in match.described and tag in match.described
+    assert host.process_match(LOCAL, rf".* {tag}", 1, 1).within
 
 
 def test_processes_none_after_exit(sleeper: Any) -> None:
     child, tag = sleeper
     child.kill()
     child.wait()
-    assert host.processes(LOCAL, tag) == ()
+    assert host.processes(LOCAL, rf".* {tag}") == ()
+    assert "no process running" in host.process_match(LOCAL, rf".* {tag}").described
 
 
 def test_pidfile_live_and_stale(sleeper: Any, tmp_path: Path) -> None:
@@ -62,9 +71,15 @@ def test_listening_names_the_owner() -> None:
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        found = [s for s in host.listening(LOCAL) if s.port == port]
-    assert found and found[0].address == "127.0.0.1"
-    assert any(name.startswith("python") or name == "pytest" for name in found[0].processes)
+        sockets = host.listening(LOCAL)
+    found = host.port_listeners(sockets, "127.0.0.1", port, None)
+    assert found.listening and found.sockets[0].address == "127.0.0.1"
+    owner = found.sockets[0].processes[0]
+    assert owner.startswith("python") or owner == "pytest"
+    assert host.port_listeners(sockets, "127.0.0.1", port, owner).owned
+    other = host.port_listeners(sockets, "127.0.0.1", port, "nginx")
+    assert not other.owned and f"127.0.0.1:{port} {owner}" in other.described
+    assert not host.port_listeners(sockets, "127.0.0.2", port, None).listening
 
 
 def test_file_stat_mode_and_missing(tmp_path: Path) -> None:
@@ -74,6 +89,12 @@ def test_file_stat_mode_and_missing(tmp_path: Path) -> None:
     stat = host.file_stat(LOCAL, str(secret))
     assert stat.exists and stat.mode == 0o644 and stat.world_readable
     assert not host.file_stat(LOCAL, str(tmp_path / "nope")).exists
+    found = host.file_permissions(LOCAL, str(secret), owner=stat.owner, group=None, mode="0600", secret=True)
+    assert found.wrong == ("mode", "world-readable")
+    assert (
+        host.file_permissions(LOCAL, str(secret), owner=None, group=None, mode="644", secret=False).wrong
+        == ()
+    )
 
 
 def test_disk_usage_matches_shutil(tmp_path: Path) -> None:
@@ -83,82 +104,35 @@ def test_disk_usage_matches_shutil(tmp_path: Path) -> None:
     assert 0 <= usage.used_pct <= 100
 
 
-def test_scan_log_counts_only_the_window() -> None:
-    now = datetime(2026, 11, 28, 7, 0, 0)
-    text = (
-        "2026-11-28 06:00:00,000 ERROR old failure\n"
-        "2026-11-28 06:55:00,000 ERROR recent failure\n"
-        "Traceback line without a stamp ERROR\n"
-        "2026/11/28 06:58:00 [error] 12#12: upstream refused\n"
-        "2026-11-28 06:59:00,000 INFO fine\n"
-    )
-    scan = host.scan_log(text, r"\bERROR\b|\[error\]", now=now, window=timedelta(minutes=15))
-    assert scan.matches == 3
-    assert "upstream refused" in scan.examples[-1]
-
-
-def test_parse_env_and_lookup() -> None:
-    values = host.parse_env("# c\nexport A=1\nB='two words'\nC=\nD=x # note\n")
-    assert values == {"A": "1", "B": "two words", "C": "", "D": "x"}
-    assert host.lookup({"a": {"b": 3}}, "a.b") == (True, 3)
-    assert host.lookup({"a": {}}, "a.b") == (False, None)
-
-
 def test_compile_sources_reports_syntax_errors(tmp_path: Path) -> None:
     (tmp_path / "good.py").write_text("x = 1\n")
     (tmp_path / "bad.py").write_text("def f(:\n")
-    result = host.compile_sources(LOCAL, sys.executable, str(tmp_path))
+    result = python_app.compile_sources(LOCAL, sys.executable, str(tmp_path))
     assert result.files == 2 and len(result.errors) == 1 and "bad.py:1" in result.errors[0]
     assert not list(tmp_path.rglob("*.pyc"))
+
+
+def test_compile_sources_skips_virtualenvs_site_packages_and_excluded(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("x = 1\n")
+    for broken in ("venv/lib/x.py", "lib/site-packages/y.py", "vendor/z.py", "gen/old.py"):
+        (tmp_path / broken).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / broken).write_text("def f(:\n")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    result = python_app.compile_sources(
+        LOCAL, sys.executable, str(tmp_path), ("vendor", str(tmp_path / "gen"))
+    )
+    assert (result.files, result.errors) == (1, ())
+    assert {Path(p).name for p in result.skipped} == {"venv", "site-packages", "vendor", "gen"}
 
 
 def test_missing_requirements(tmp_path: Path) -> None:
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("pytest>=1\n# comment\ninfragate-absent-package>=1.0\npytest<1\n")
-    missing, why = host.missing_requirements(LOCAL, sys.executable, str(reqs))
-    assert why is None
-    assert missing[0] == "infragate-absent-package>=1.0" and missing[1].startswith("pytest<1 (installed")
-
-
-NGINX_CONF = """
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{}}
-http {{
-    client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
-    uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
-    access_log off;
-    server {{
-        listen 127.0.0.1:1;
-        location /ws {{
-            proxy_pass http://127.0.0.1:2;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection "upgrade";
-            proxy_buffering off;
-            proxy_read_timeout 1h;
-        }}
-        {extra}
-    }}
-}}
-"""
-
-
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
-@pytest.mark.parametrize("extra", ["", "bogus_directive on;"], ids=["valid", "invalid"])
-def test_nginx_test_and_location(tmp_path: Path, extra: str) -> None:
-    (tmp_path / "tmp").mkdir()
-    conf = tmp_path / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(root=tmp_path, extra=extra))
-    result = nginx.config_test(LOCAL, "nginx", str(conf), str(tmp_path))
-    assert result.ok == (extra == "")
-    loc = nginx.location(LOCAL, "nginx", str(conf), "/ws", str(tmp_path))
-    if extra:
-        assert not result.ok and "bogus_directive" in result.output and not loc.found
-    else:
-        assert loc.values("proxy_http_version") == ["1.1"]
-        assert 'Connection "upgrade"' in loc.values("proxy_set_header")
-        assert nginx.parse_duration_s(loc.values("proxy_read_timeout")[0]) == 3600
+    missing = python_app.missing_requirements(LOCAL, sys.executable, str(reqs))
+    assert missing.error is None
+    assert missing.items[0] == "infragate-absent-package>=1.0" and missing.items[1].startswith(
+        "pytest<1 (installed"
+    )
 
 
 def test_sqlite_integrity_and_schema(tmp_path: Path) -> None:
@@ -168,8 +142,8 @@ def test_sqlite_integrity_and_schema(tmp_path: Path) -> None:
         db.executemany("INSERT INTO users (email) VALUES (?)", [("x" * 200,) for _ in range(500)])
     db.close()
     assert sqlite.integrity(LOCAL, str(path)).ok
-    schema = sqlite.schema(LOCAL, str(path))
-    assert schema.missing({"users": ["id", "email"], "orders": []}) == ["orders"]
+    schema = sqlite.schema(LOCAL, str(path), {"users": ["id", "email", "name"], "orders": []})
+    assert schema.missing == ("users.name", "orders")
     with path.open("r+b") as handle:
         handle.seek(path.stat().st_size // 2)
         handle.write(b"\xa5" * 4096)
@@ -182,9 +156,9 @@ def test_alembic_script_heads(tmp_path: Path) -> None:
     source = Path(__file__).resolve().parents[2] / "stack" / "migrations"
     scripts = tmp_path / "migrations"
     shutil.copytree(source, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    assert migrations.script_heads(scripts) == (("b2c3d4e5f6a7",), None)
+    assert migrations.script_heads(scripts) == migrations.ScriptHeads(("b2c3d4e5f6a7",))
     (scripts / "versions" / "c3_branch.py").write_text(
         'revision = "c3"\ndown_revision = "a1b2c3d4e5f6"\nbranch_labels = None\ndepends_on = None\n'
     )
-    assert migrations.script_heads(scripts)[0] == ("b2c3d4e5f6a7", "c3")
-    assert migrations.script_heads(tmp_path / "absent")[1] is not None
+    assert migrations.script_heads(scripts).heads == ("b2c3d4e5f6a7", "c3")
+    assert migrations.script_heads(tmp_path / "absent").error is not None
