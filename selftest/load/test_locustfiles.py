@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -216,13 +215,11 @@ def test_exploratory_run_reads_the_inventory(api: str, tmp_path: Path) -> None:
     )
     cmd = [sys.executable, "-m", "locust", "-f", "tests_load", "--target", "offline"]
     cmd += ["--inventory", str(inventory), "--headless", "-u", "5", "-r", "5", "-t", "2s", "--only-summary"]
-    start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "GET      /health" in proc.stdout + proc.stderr
     # User classes without a scenario in this inventory are not spawned.
     assert "not spawned" in proc.stderr and "WebSocketSessionUser" in proc.stderr
-    assert time.monotonic() - start < 30
 
 
 def test_exploratory_run_without_target_says_how(tmp_path: Path) -> None:

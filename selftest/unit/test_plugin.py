@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -112,28 +111,29 @@ def test_blackholed_target_costs_one_timeout_not_one_per_test(tmp_path: Path) ->
             )
             + f"[[redis]]\nname='r'\nhost='127.0.0.1'\nport={port}\n"
         )
-        start = time.monotonic()
         result = run_suite(tmp_path, inv)
-        elapsed = time.monotonic() - start
     cases = junit_cases(tmp_path)
     failures = [c.find("failure") for c in cases.values()]
     assert len(cases) >= 9 and all(f is not None for f in failures)
-    fast = [f for f in failures if f is not None and "unreachable (first seen in" in f.get("message", "")]
-    # e0's two tests share one probe (cached); every other test fails at once naming e0's test
+    messages = [f.get("message", "") for f in failures if f is not None]
+    fast = [m for m in messages if "(first seen in" in m]
+    # e0's two tests share one probe (cached); every other test fails at once naming e0's test. Behaviour,
+    # not a stopwatch: only one probe waited for its timeout (how long that takes is bench/dead_target.py).
     assert len(fast) == len(cases) - 2, result.stdout[-2000:]
-    # one read timeout (1 s) plus interpreter start-up, not 9 timeouts
-    assert elapsed < 6, f"took {elapsed:.1f}s"
+    waited = [m for m in messages if m not in fast]
+    assert all("time" in m.lower() for m in waited), waited
 
 
 def test_wait_retries_readiness_then_fails_with_the_cause(tmp_path: Path) -> None:
     port = closed_port()
-    start = time.monotonic()
     result = run_suite(
         tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={port}\n", "--wait=2", "-s"
     )
-    elapsed = time.monotonic() - start
-    assert result.returncode == 1 and elapsed >= 2
-    assert f"waiting up to 2s for 127.0.0.1:{port}" in result.stderr + result.stdout
+    output = result.stderr + result.stdout
+    assert result.returncode == 1
+    assert f"waiting up to 2s for 127.0.0.1:{port}" in output
+    # It kept retrying until its deadline, then said so (the clock is the plugin's, not this test's).
+    assert f"127.0.0.1:{port} still unreachable after 2s" in output
 
 
 def test_without_wait_nothing_retries(tmp_path: Path) -> None:

@@ -66,7 +66,9 @@ def test_timed_gets_measures_each_request() -> None:
     with http_server(slow) as port:
         timings = api.timed_gets(f"http://127.0.0.1:{port}/", 3, timeout=FAST)
     assert timings.statuses == (200, 200, 200) and timings.error is None
-    assert 50 <= timings.median_ms < 500
+    # The server waits 50 ms before answering: a measure below that is wrong. No upper bound: how fast a
+    # busy machine answers is not this probe's behaviour (bench/ measures speed).
+    assert timings.median_ms >= 50
 
 
 def test_timed_gets_reports_failure() -> None:

@@ -305,7 +305,7 @@ def test_llm_probes_healthy_and_under_faults(tmp_path: Path) -> None:
         listing = llm.models(base, timeout=FAST)
         assert listing.has(model) and listing.has("nomic-embed-text") and not listing.has("llama3")
         done = llm.generate(base, model, "hi", timeout=FAST, budget_s=2.0)
-        assert done.status == 200 and done.reply == "OK" and done.elapsed_s < 1.0
+        assert done.status == 200 and done.reply == "OK" and done.error is None
         (tmp_path / recorded.LLM_SLOW).touch()
         slow = llm.generate(base, model, "hi", timeout=FAST, budget_s=1.0)
         assert slow.status is None and "timed out" in (slow.error or "") and not slow.unreachable
