@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import functools
 import errno
+import functools
 import socket
 import ssl
 import threading
