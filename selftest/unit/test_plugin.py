@@ -82,8 +82,8 @@ def test_only_declared_components_run_and_summary_says_why(tmp_path: Path) -> No
     assert result.returncode == 1
     cases = junit_cases(tmp_path)
     # Only redis checks run (REDIS-PING and the later REDIS-* checks), PING's message is the one checked.
-    assert "test_redis_answers_pong[t-cache]" in cases and all(n.startswith("test_redis_") for n in cases)
-    failure = cases["test_redis_answers_pong[t-cache]"].find("failure")
+    assert "test_redis_answers_pong[REDIS-PING t/cache]" in cases and all(n.startswith("test_redis_") for n in cases)
+    failure = cases["test_redis_answers_pong[REDIS-PING t/cache]"].find("failure")
     assert failure is not None
     message = failure.get("message", "")
     assert f"[REDIS-PING] t/cache (127.0.0.1:{port}): expected PONG; seen" in message and "refused" in message
@@ -143,7 +143,7 @@ def test_without_wait_nothing_retries(tmp_path: Path) -> None:
 
 def test_junit_records_check_id_and_severity(tmp_path: Path) -> None:
     run_suite(tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={closed_port()}\n")
-    case = junit_cases(tmp_path)["test_port_reachable[t-p]"]
+    case = junit_cases(tmp_path)["test_port_reachable[HOST-PORT-REACHABLE t/p]"]
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert props == {"check": "HOST-PORT-REACHABLE", "severity": "critical"}
 
@@ -153,6 +153,6 @@ def test_critical_marker_selects_the_deploy_gate(tmp_path: Path) -> None:
     run_suite(tmp_path, inv, "-m", "critical")
     cases = list(junit_cases(tmp_path))
     # PG-READY and the later critical PG-* checks (connections, long queries, locks); no warning check.
-    assert "test_postgres_accepts_connections[t-db]" in cases
+    assert "test_postgres_accepts_connections[PG-READY t/db]" in cases
     assert all(c.startswith("test_postgres_") for c in cases)
     assert not any("conninfo" in c or "session_is_expected" in c for c in cases)
