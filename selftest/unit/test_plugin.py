@@ -82,7 +82,9 @@ def test_only_declared_components_run_and_summary_says_why(tmp_path: Path) -> No
     assert result.returncode == 1
     cases = junit_cases(tmp_path)
     # Only redis checks run (REDIS-PING and the later REDIS-* checks), PING's message is the one checked.
-    assert "test_redis_answers_pong[REDIS-PING t/cache]" in cases and all(n.startswith("test_redis_") for n in cases)
+    assert "test_redis_answers_pong[REDIS-PING t/cache]" in cases and all(
+        n.startswith("test_redis_") for n in cases
+    )
     failure = cases["test_redis_answers_pong[REDIS-PING t/cache]"].find("failure")
     assert failure is not None
     message = failure.get("message", "")
