@@ -59,7 +59,7 @@ def _problems(fault: Any, run: Any) -> list[str]:
         if not any(word.lower() in m.lower() for m in failed[check_id]):
             problems.append(f"no {check_id} failure mentions {word!r}: {failed[check_id][0][:400]}")
     for check_id, messages in sorted(failed.items()):
-        bare = [m[:200] for m in messages if "remedy:" not in m and "unreachable (first seen in" not in m]
+        bare = [m[:200] for m in messages if "remedy:" not in m and "(first seen in" not in m]
         if bare:
             problems.append(f"{check_id} failed without a remedy: {bare[0]}")
     return problems
