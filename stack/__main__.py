@@ -31,6 +31,7 @@ def _faults() -> int:
     for f in api.faults():
         mark = "*" if f.name in active else " "
         print(f"{mark} {f.name:<26} {f.description}")
+        print(f"  {'':<26} breaks: {', '.join(f.breaks)}")
     print("(* = active)")
     return 0
 
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop every process we started")
     sub.add_parser("status", help="part, pid, port, state; exit 0 iff all parts are up")
     sub.add_parser("fault", help="apply a fault").add_argument("name")
-    sub.add_parser("heal", help="heal a fault").add_argument("name")
+    sub.add_parser("heal", help="heal a fault; returns once the stack has settled").add_argument("name")
     sub.add_parser("heal-all", help="heal every active fault")
     sub.add_parser("faults", help="list the fault catalog")
     sub.add_parser("env", help='print secrets.env (eval "$(python -m stack env)")')
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fault {args.name} applied, live after {seconds:.2f} s")
         elif args.command == "heal":
             seconds = control.heal(args.name)
-            print(f"fault {args.name} healed, live after {seconds:.2f} s")
+            print(f"fault {args.name} healed, settled after {seconds:.2f} s")
         elif args.command == "heal-all":
             healed = control.heal_all()
             for name, seconds in healed:

@@ -182,7 +182,7 @@ def fault(name: str) -> float:
 
 
 def heal(name: str) -> float:
-    """Heal a fault; returns when the healthy state is live (seconds taken)."""
+    """Heal a fault; returns the seconds taken once it is gone and the stack has settled (faults.heal)."""
     ctx = context()
     with locked(ctx):
         return faults.heal(ctx, name)
