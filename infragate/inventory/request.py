@@ -93,9 +93,10 @@ class Expect:
 @dataclass(frozen=True)
 class Request:
     """One request: method, URL, headers, JSON or form body; ``auth`` names an [[auth]] entry whose token
-    is presented the way that entry's contract says."""
+    is presented the way that entry's contract says. ``url`` None: the URL of the entry that holds the
+    request (an ``[[http.endpoints]]`` entry's ``url``)."""
 
-    url: HttpUrl
+    url: HttpUrl | None = None
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
     headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     json: Any = None
