@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import pkgutil
@@ -24,6 +25,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -72,10 +74,28 @@ PRELOAD = (
 PYTEST_ARGS = ("-W", "ignore::pytest.PytestAssertRewriteWarning")
 
 
-def _child(request: Mapping[str, Any]) -> None:
+# Our own library among PRELOAD: when its source changes after the preload (someone edits the checkout
+# while the self-test runs), a child imports it afresh instead of running stale code beside new code.
+OWN = "infragate"
+
+
+def _newest_source(package: str) -> float:
+    spec = importlib.util.find_spec(package)
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    return max((p.stat().st_mtime for root in roots for p in Path(root).rglob("*.py")), default=0.0)
+
+
+def _forget_if_changed(package: str, loaded_at: float) -> None:
+    if _newest_source(package) > loaded_at:
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
+
+
+def _child(request: Mapping[str, Any], loaded_at: float) -> None:
     """Run one command in this (forked) process and exit with its code; never returns."""
     code = 1
     try:
+        _forget_if_changed(OWN, loaded_at)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -106,6 +126,7 @@ def _child(request: Mapping[str, Any]) -> None:
 
 def serve(preload: Sequence[str]) -> None:
     """Import ``preload``, then answer requests on stdin until it closes (one child at a time)."""
+    loaded_at = time.time()
     for name in preload:
         with contextlib.suppress(ImportError):
             module = importlib.import_module(name.removesuffix(".*"))
@@ -117,7 +138,7 @@ def serve(preload: Sequence[str]) -> None:
         sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            _child(request, loaded_at)
         print(json.dumps({"pid": pid}), flush=True)
         _, status = os.waitpid(pid, 0)
         print(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}), flush=True)
