@@ -35,7 +35,8 @@ def _faulted_run(fault: Any, stack: Any, run_suite: Any, name: str) -> Any:
 def _problems(fault: Any, run: Any) -> list[str]:
     """Everything that makes this run off target; empty when the fault did exactly what it says."""
     if run.returncode != 1:
-        return [f"exit code {run.returncode}, expected 1 (tests failed):\n{(run.stdout + run.stderr)[-2000:]}"]
+        output = (run.stdout + run.stderr)[-2000:]
+        return [f"exit code {run.returncode}, expected 1 (tests failed):\n{output}"]
     problems = []
     unmarked = [c["name"] for c in run.cases if c["selection"] is None]
     if unmarked:
