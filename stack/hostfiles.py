@@ -44,6 +44,7 @@ ENV_EXAMPLE = """\
 DATABASE_URL=
 SECRET_KEY=
 OLLAMA_URL=
+DB_POOL_SIZE=
 """
 
 REQUIREMENTS = """\
@@ -141,6 +142,8 @@ def env_text(ctx: Context) -> str:
         f"DATABASE_URL=postgresql://{PG_ROLE}:{password}@{LOOPBACK}:{ctx.ports.postgres}/{PG_DATABASE}\n"
         f"SECRET_KEY={password[::-1]}\n"
         f"OLLAMA_URL=http://{LOOPBACK}:11434\n"
+        # Text, as every .env value: CONFIG-REQUIRED-SETTINGS must read it as the number 5 (issue 10).
+        'DB_POOL_SIZE="5"\n'
     )
 
 

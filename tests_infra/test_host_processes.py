@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.describe import bounds
-
 
 @pytest.mark.check("HOST-SERVICE-ACTIVE")
 def test_service_running(host_service, facts, explain):
@@ -24,8 +22,7 @@ def test_service_running(host_service, facts, explain):
 def test_process_count_within_bounds(host_process, facts, explain):
     found = facts.processes(host_process)
     assert found.within, explain(
-        expected=f"{bounds(found.low, found.high)} processes whose whole command line matches "
-        f"{host_process.pattern!r}",
+        expected=f"{found.allowed} processes whose whole command line matches {host_process.pattern!r}",
         seen=found.described,
     )
 

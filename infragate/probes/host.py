@@ -109,6 +109,13 @@ class ProcessMatch:
         return count >= self.low and (self.high is None or count <= self.high)
 
     @property
+    def allowed(self) -> str:
+        """The allowed count in words: ``exactly 1``, ``at least 1``, ``between 1 and 4``."""
+        if self.high is None:
+            return f"at least {self.low}"
+        return f"exactly {self.low}" if self.high == self.low else f"between {self.low} and {self.high}"
+
+    @property
     def described(self) -> str:
         """Which processes matched: count, then pid and command line of the first five."""
         if not self.matched:
