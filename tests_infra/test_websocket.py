@@ -1,4 +1,5 @@
-"""WebSocket handshakes succeed (101) and a message round-trips, on the backend and through the proxy.
+"""WebSocket sessions open (101, and the declared protocol's CONNECT) and a message round-trips with the
+declared reply, on the backend and through the proxy.
 
 PYTEST_DONT_REWRITE: the messages from ``explain`` say everything; pytest's introspection only adds noise.
 """
@@ -8,46 +9,44 @@ from __future__ import annotations
 import pytest
 
 
-def _seen(exchange):
-    if not exchange.connected:
-        return exchange.error
-    return f"connected, sent {exchange.sent!r}, received {exchange.received!r}"
-
-
-def _expected_reply(endpoint):
-    return endpoint.expect_reply if endpoint.expect_reply is not None else endpoint.message
+def _opened(exchange):
+    return exchange.connected and exchange.refused is None
 
 
 @pytest.mark.check("WS-CONNECT-DIRECT")
 def test_websocket_direct_handshake(ws_direct, facts, explain):
     exchange = facts.websocket(ws_direct)
-    assert exchange.connected, explain(
-        expected=f"101 Switching Protocols from {ws_direct.url}", seen=_seen(exchange)
+    assert _opened(exchange), explain(
+        expected=f"a {ws_direct.protocol} session opened on {ws_direct.url} (101 Switching Protocols)",
+        seen=exchange.evidence,
     )
 
 
 @pytest.mark.check("WS-CONNECT-DIRECT")
 def test_websocket_direct_round_trip(ws_direct, facts, explain):
     exchange = facts.websocket(ws_direct)
-    reply = _expected_reply(ws_direct)
-    assert exchange.received == reply, explain(
-        expected=f"reply {reply!r} to {ws_direct.message!r}", seen=_seen(exchange)
+    assert exchange.mismatch is None, explain(
+        expected=f"{ws_direct.expected_reply.describe()} to {ws_direct.message!r}",
+        seen=f"{exchange.mismatch} ({exchange.evidence})",
     )
 
 
 @pytest.mark.check("WS-CONNECT-PROXY")
 def test_websocket_proxy_handshake(ws_proxy, facts, explain):
     exchange = facts.websocket(ws_proxy)
-    seen = _seen(exchange)
+    seen = exchange.evidence
     if exchange.status is not None and exchange.status != 101:
         seen += " (does the proxy location set 'Upgrade $http_upgrade' and 'Connection \"upgrade\"'?)"
-    assert exchange.connected, explain(expected=f"101 Switching Protocols from {ws_proxy.url}", seen=seen)
+    assert _opened(exchange), explain(
+        expected=f"a {ws_proxy.protocol} session opened on {ws_proxy.url} (101 Switching Protocols)",
+        seen=seen,
+    )
 
 
 @pytest.mark.check("WS-CONNECT-PROXY")
 def test_websocket_proxy_round_trip(ws_proxy, facts, explain):
     exchange = facts.websocket(ws_proxy)
-    reply = _expected_reply(ws_proxy)
-    assert exchange.received == reply, explain(
-        expected=f"reply {reply!r} to {ws_proxy.message!r} through the proxy", seen=_seen(exchange)
+    assert exchange.mismatch is None, explain(
+        expected=f"{ws_proxy.expected_reply.describe()} to {ws_proxy.message!r} through the proxy",
+        seen=f"{exchange.mismatch} ({exchange.evidence})",
     )

@@ -1,5 +1,7 @@
 """WebSocket sessions need a valid token, refuse foreign origins, and idle sessions survive the proxy.
 
+For Socket.IO endpoints a session is the CONNECT: refused means CONNECT_ERROR (or a refused upgrade).
+
 PYTEST_DONT_REWRITE: the messages from ``explain`` say everything; pytest's introspection only adds noise.
 """
 
@@ -7,44 +9,52 @@ from __future__ import annotations
 
 import pytest
 
+REFUSALS = "401/403, close 1008 or CONNECT_ERROR"
+
+
+def _token(endpoint):
+    return "valid" if endpoint.needs_token else "missing"
+
 
 @pytest.mark.check("WS-AUTH-REQUIRED")
 def test_websocket_accepts_valid_token(ws_secure, facts, explain):
     session = facts.ws(ws_secure, "valid", None)
-    assert session.accepted, explain(
-        expected=f"101 and a reply from {ws_secure.url} with a valid token", seen=session.refusal
+    assert session.accepted and session.reply is not None, explain(
+        expected=f"a session and a reply from {ws_secure.url} with a valid token", seen=session.refusal
     )
 
 
 @pytest.mark.check("WS-AUTH-REQUIRED")
 def test_websocket_refuses_missing_token(ws_secure, facts, explain):
     session = facts.ws(ws_secure, "missing", None)
-    seen = session.refusal + (" accepted without a token" if session.accepted else "")
+    seen = session.refusal + (": accepted without a token" if session.accepted else "")
     assert not session.accepted and not session.unreachable, explain(
-        expected=f"{ws_secure.url} to refuse a session without a token (401/403 or close 1008)", seen=seen
+        expected=f"{ws_secure.url} to refuse a session without a token ({REFUSALS})",
+        seen=seen,
     )
 
 
 @pytest.mark.check("WS-AUTH-REQUIRED")
 def test_websocket_refuses_bad_token(ws_secure, facts, explain):
     session = facts.ws(ws_secure, "bad", None)
-    seen = session.refusal + (" accepted with a bad token" if session.accepted else "")
+    seen = session.refusal + (": accepted with a bad token" if session.accepted else "")
     assert not session.accepted and not session.unreachable, explain(
-        expected=f"{ws_secure.url} to refuse a session with a bad token (401/403 or close 1008)", seen=seen
+        expected=f"{ws_secure.url} to refuse a session with a bad token ({REFUSALS})",
+        seen=seen,
     )
 
 
 @pytest.mark.check("WS-ORIGIN-CHECK")
 def test_websocket_allows_origin(ws_allowed_origin, facts, explain):
     endpoint, origin = ws_allowed_origin
-    session = facts.ws(endpoint, "valid" if endpoint.auth else "missing", origin)
+    session = facts.ws(endpoint, _token(endpoint), origin)
     assert session.accepted, explain(expected=f"a session from Origin {origin}", seen=session.refusal)
 
 
 @pytest.mark.check("WS-ORIGIN-CHECK")
 def test_websocket_refuses_foreign_origin(ws_denied_origin, facts, explain):
     endpoint, origin = ws_denied_origin
-    session = facts.ws(endpoint, "valid" if endpoint.auth else "missing", origin)
+    session = facts.ws(endpoint, _token(endpoint), origin)
     seen = session.refusal + (f": Origin {origin} accepted" if session.accepted else "")
     assert not session.accepted and not session.unreachable, explain(
         expected=f"the handshake from Origin {origin} refused (403)", seen=seen

@@ -1,4 +1,4 @@
-"""Network facts: TCP ports, HTTP answers, TLS handshakes, CORS preflights, WebSocket round trips."""
+"""Network facts: TCP ports, HTTP answers, TLS handshakes, CORS preflights (WebSocket: facts/websocket.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from infragate.facts import Context, fact, url_endpoint
-from infragate.probes import cors, http, tcp, tls, websocket
+from infragate.probes import cors, http, tcp, tls
 
 if TYPE_CHECKING:
-    from infragate.inventory import Cors, HttpEndpoint, Port, TlsEndpoint, WebSocketEndpoint
+    from infragate.inventory import Cors, HttpEndpoint, Port, TlsEndpoint
     from infragate.probes.cors import CorsAnswer
     from infragate.probes.http import HttpAnswer
     from infragate.probes.tcp import TcpConnect
     from infragate.probes.tls import Certificate, Handshake, ProtocolProbe
-    from infragate.probes.websocket import WsExchange
 
 
 @fact("tcp")
@@ -65,18 +64,6 @@ def preflight(ctx: Context, policy: Cors, origin: str) -> CorsAnswer:
         request_headers=policy.request_headers,
         timeout=ctx.timeout,
         cafile=ctx.trust(policy),
-    )
-
-
-@fact("websocket")
-def round_trip(ctx: Context, endpoint: WebSocketEndpoint) -> WsExchange:
-    """A WebSocket handshake and one message round trip."""
-    return websocket.round_trip(
-        endpoint.url,
-        message=endpoint.message,
-        timeout=ctx.timeout.read,
-        origin=endpoint.origin,
-        cafile=ctx.trust(endpoint),
     )
 
 

@@ -1,4 +1,4 @@
-"""Service facts: API answers, logins and tokens, WebSocket sessions, exposed files.
+"""Service facts: API answers, logins and tokens, exposed files (WebSocket: facts/websocket.py).
 
 Secrets (the service account's password, the signing key) come from the inventory's ``*_env`` names
 and are read at the call: never part of a cache key, an id or a message.
@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from infragate.facts import Context, fact, url_endpoint
-from infragate.probes import api, http, jsondoc, ws_session
+from infragate.probes import api, http, jsondoc
 from infragate.probes.http import HttpAnswer
 
 if TYPE_CHECKING:
-    from infragate.inventory import ApiEndpoint, Auth, HttpEndpoint, Security, WebSocketEndpoint
+    from infragate.inventory import ApiEndpoint, Auth, HttpEndpoint, Security
     from infragate.probes.api import Timings
-    from infragate.probes.ws_session import WsHold, WsSession
 
 
 def _url_arg(url: str, *_: Any) -> tuple[str, int]:
@@ -115,41 +114,6 @@ def access_token(ctx: Context, auth: Auth) -> str | None:
     """An access token of the declared account, or None when the login gave none."""
     token = ctx.get("tokens", auth).get("access_token")
     return token if isinstance(token, str) else None
-
-
-# A WebSocket session presents the [auth] account's token ("valid"), none ("missing") or a made-up one.
-_BAD_TOKEN = "not-a-valid-token"
-
-
-@fact()
-def ws(ctx: Context, endpoint: WebSocketEndpoint, presented: str, origin: str | None) -> WsSession:
-    """A session on the endpoint with the token ``presented`` (valid, missing, bad) in its query."""
-    token: str | None = None
-    if presented == "valid":
-        token = ctx.get("access_token", ctx.target.auth) if ctx.target.auth is not None else None
-        if token is None:
-            why = "no access token from [auth] to present" if ctx.target.auth else "the target has no [auth]"
-            return ws_session.WsSession(endpoint.url, False, None, None, "", None, 0.0, error=why)
-    elif presented == "bad":
-        token = _BAD_TOKEN
-    url = endpoint.url
-    if token is not None:
-        url += ("&" if "?" in url else "?") + f"{endpoint.token_param}={token}"
-    return ws_session.session(
-        url, timeout=ctx.timeout.read, message=endpoint.message, origin=origin, cafile=ctx.trust(endpoint)
-    )
-
-
-@fact()
-def ws_hold(ctx: Context, endpoint: WebSocketEndpoint, hold_s: float) -> WsHold:
-    """An idle session held ``hold_s`` seconds, then pinged."""
-    return ws_session.hold_idle(
-        endpoint.url,
-        hold_s=hold_s,
-        timeout=ctx.timeout.read,
-        message=endpoint.message,
-        cafile=ctx.trust(endpoint),
-    )
 
 
 @fact(endpoint=_url_arg)

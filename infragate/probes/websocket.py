@@ -1,4 +1,8 @@
-"""WebSocket: handshake (expect 101) and one message round trip (``wscat -c``).
+"""WebSocket: handshake (expect 101) and one message round trip (``wscat -c``), in a declared protocol.
+
+What is said after the 101 is a ``Conversation``: ``RAW`` sends the message as one text frame and takes the
+next frame as the reply; ``ws_socketio.SocketIo`` speaks Engine.IO/Socket.IO. The reply is judged by a
+declared matcher (equals, prefix, regex, JMESPath conditions on JSON), never only by equality.
 
 The asyncio client of ``websockets`` runs under ``asyncio.timeout`` for each step, inside the hard deadline
 of ``run_within``: the sync client waits for its reader thread after a handshake timeout until the server
@@ -9,18 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import socket
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.typing import Origin
+from websockets.typing import Origin, Subprotocol
 from websockets.uri import parse_uri
 
 from infragate.probes._base import (
@@ -32,8 +37,24 @@ from infragate.probes._base import (
     monotonic_ms,
     run_within,
 )
+from infragate.probes.conditions import EXCERPT, ConditionLike, condition_problem, redact
 
-__all__ = ["CLOSE_GRACE_S", "WsExchange", "WsStepError", "round_trip", "status_hint"]
+__all__ = [
+    "CLOSE_GRACE_S",
+    "RAW",
+    "Conversation",
+    "Raw",
+    "Refused",
+    "ReplyLike",
+    "WsExchange",
+    "WsStepError",
+    "closed_step",
+    "excerpt",
+    "reply_problem",
+    "round_trip",
+    "silent_step",
+    "status_hint",
+]
 
 R = TypeVar("R")
 
@@ -60,6 +81,65 @@ class WsExchange:
     unreachable: bool = False
     failure: Failure | None = None
     hint: str | None = None
+    protocol: str = "raw"
+    refused: str | None = None  # the protocol refused the session after 101 (Socket.IO CONNECT_ERROR)
+    mismatch: str | None = None  # what the reply breaks of the declared matcher (None: it meets it)
+
+    @property
+    def evidence(self) -> str:
+        """What the client saw, in one line (reply redacted and cut)."""
+        if not self.connected:
+            return self.error or "no connection"
+        if self.refused is not None:
+            return f"101 Switching Protocols, then {self.refused}"
+        if self.received is None:
+            return f"connected, sent {excerpt(self.sent)}, no reply: {self.error}"
+        return f"connected, sent {excerpt(self.sent)}, received {excerpt(self.received)}"
+
+
+def excerpt(text: str | None) -> str:
+    """A message or reply for a failure message: quoted, tokens redacted, at most ``EXCERPT`` characters."""
+    if text is None:
+        return "nothing"
+    shown = redact(text)
+    return repr(shown if len(shown) <= EXCERPT else shown[: EXCERPT - 3] + "...")
+
+
+class ReplyLike(Protocol):
+    """A reply matcher (``infragate.inventory.websocket.Reply``): every key given must hold."""
+
+    @property
+    def equals(self) -> str | None: ...
+
+    @property
+    def prefix(self) -> str | None: ...
+
+    @property
+    def matches(self) -> str | None: ...
+
+    @property
+    def json(self) -> Sequence[ConditionLike]: ...
+
+
+def reply_problem(text: str | None, reply: ReplyLike) -> str | None:
+    """What ``text`` breaks of ``reply`` in words, or None when it meets every key."""
+    if text is None:
+        return "no reply"
+    if reply.equals is not None and text != reply.equals:
+        return f"reply {excerpt(text)}, expected {reply.equals!r}"
+    if reply.prefix is not None and not text.startswith(reply.prefix):
+        return f"reply {excerpt(text)} does not start with {reply.prefix!r}"
+    if reply.matches is not None and not re.search(reply.matches, text):
+        return f"reply {excerpt(text)} does not match /{reply.matches}/"
+    if reply.json:
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return f"reply {excerpt(text)} is not JSON"
+        found = [p for c in reply.json if (p := condition_problem(doc, c)) is not None]
+        if found:
+            return f"reply {excerpt(text)}: " + "; ".join(found)
+    return None
 
 
 def status_hint(status: int) -> str | None:
@@ -80,9 +160,81 @@ def status_hint(status: int) -> str | None:
 class WsStepError(Exception):
     """A failed step, already classified (kind, one line, HTTP status when the upgrade was refused)."""
 
-    def __init__(self, failure: Failure, text: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        failure: Failure,
+        text: str,
+        status: int | None = None,
+        *,
+        close_code: int | None = None,
+        close_reason: str = "",
+    ) -> None:
         super().__init__(text)
         self.failure, self.text, self.status = failure, text, status
+        self.close_code, self.close_reason = close_code, close_reason
+
+
+class Refused(WsStepError):
+    """The protocol spoken after 101 refused the session (Socket.IO's CONNECT_ERROR): an answer."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Failure.PROTOCOL, text)
+
+
+def silent_step(text: str) -> WsStepError:
+    """101, then nothing within the read timeout."""
+    return WsStepError(Failure.WS_SILENT, text)
+
+
+def closed_step(closed: ConnectionClosed) -> WsStepError:
+    """101, then a close frame (or a dropped connection) from the server."""
+    rcvd = closed.rcvd
+    code = f" with code {rcvd.code} {rcvd.reason!r}".rstrip() if rcvd else ""
+    return WsStepError(
+        Failure.CLOSED,
+        f"101 Switching Protocols, then closed by the server{code}",
+        close_code=rcvd.code if rcvd else None,
+        close_reason=rcvd.reason if rcvd else "",
+    )
+
+
+class Conversation(Protocol):
+    """What is said after the 101: how the session is opened, one message exchanged, an idle hold."""
+
+    @property
+    def name(self) -> str: ...
+
+    def url(self, url: str) -> str: ...
+
+    async def open(self, ws: ClientConnection, attempt: Attempt, timeout: float) -> None: ...
+
+    async def exchange(self, ws: ClientConnection, message: str, attempt: Attempt, timeout: float) -> str: ...
+
+    async def idle(self, ws: ClientConnection, seconds: float) -> None: ...
+
+
+class Raw:
+    """Plain WebSocket: nothing after the 101 but the message as a text frame and the next frame back."""
+
+    name = "raw"
+
+    def url(self, url: str) -> str:
+        """The URL as declared."""
+        return url
+
+    async def open(self, ws: ClientConnection, attempt: Attempt, timeout: float) -> None:
+        """Nothing to say: the 101 opened the session."""
+
+    async def exchange(self, ws: ClientConnection, message: str, attempt: Attempt, timeout: float) -> str:
+        """Send ``message`` and wait for one reply; a silent or closing server is a ``WsStepError``."""
+        return await _exchange(ws, message, attempt, timeout)
+
+    async def idle(self, ws: ClientConnection, seconds: float) -> None:
+        """Send nothing for ``seconds`` (the behaviour under test is idleness itself)."""
+        await asyncio.sleep(seconds)
+
+
+RAW = Raw()
 
 
 async def _open_tcp(host: str, port: int, attempt: Attempt, timeout: float) -> socket.socket:
@@ -126,6 +278,7 @@ async def open_session(
     cafile: Path | None = None,
     origin: str | None = None,
     headers: Mapping[str, str] | None = None,
+    subprotocols: Sequence[str] = (),
     ping_interval: float | None = None,
 ) -> AsyncIterator[ClientConnection]:
     """An open WebSocket (101 received), or ``WsStepError``; each step is bounded by its own timeout.
@@ -149,6 +302,7 @@ async def open_session(
                 ssl=ssl_ctx,
                 origin=Origin(origin) if origin is not None else None,
                 additional_headers=dict(headers or {}),
+                subprotocols=[Subprotocol(p) for p in subprotocols] or None,
                 open_timeout=None,  # the enclosing asyncio.timeout bounds the handshake
                 close_timeout=CLOSE_GRACE_S,
                 ping_interval=ping_interval,
@@ -221,21 +375,32 @@ def round_trip(
     cafile: Path | None = None,
     origin: str | None = None,
     headers: Mapping[str, str] | None = None,
+    subprotocols: Sequence[str] = (),
+    conversation: Conversation = RAW,
+    reply: ReplyLike | None = None,
     connect_timeout: float | None = None,
     deadline: float | None = None,
 ) -> WsExchange:
-    """Open a WebSocket, send ``message``, wait for one reply, close.
+    """Open a WebSocket, open the ``conversation`` (raw: nothing; Socket.IO: CONNECT), send ``message``,
+    wait for one reply, close; ``reply`` (optional) judges the reply (``mismatch``).
 
-    ``connect_timeout`` (default: ``timeout``) bounds the TCP connect, ``timeout`` the handshake and the
-    reply each; the call returns within ``deadline`` (default: connect + 2 x timeout + close grace).
+    ``connect_timeout`` (default: ``timeout``) bounds the TCP connect, ``timeout`` the handshake, the
+    conversation's opening and the reply each; the call returns within ``deadline`` (default: connect +
+    3 x timeout + close grace).
     """
     connect_s = timeout if connect_timeout is None else connect_timeout
-    limit = connect_s + 2 * timeout + CLOSE_GRACE_S if deadline is None else deadline
+    limit = connect_s + 3 * timeout + CLOSE_GRACE_S if deadline is None else deadline
     start = monotonic_ms()
 
     def result(
         connected: bool, status: int | None, received: str | None, step: WsStepError | None = None
     ) -> WsExchange:
+        refused = step.text if isinstance(step, Refused) else None
+        mismatch = None
+        if reply is not None and message is not None:
+            mismatch = refused or (
+                reply_problem(received, reply) if step is None else f"no reply: {step.text}"
+            )
         return WsExchange(
             url,
             connected,
@@ -247,23 +412,28 @@ def round_trip(
             unreachable=step.failure.connect_level if step else False,
             failure=step.failure if step else None,
             hint=status_hint(status) if status is not None and status != 101 else None,
+            protocol=conversation.name,
+            refused=refused,
+            mismatch=mismatch,
         )
 
     async def work(attempt: Attempt) -> WsExchange:
         try:
             async with open_session(
-                url,
+                conversation.url(url),
                 attempt,
                 connect_timeout=connect_s,
                 read_timeout=timeout,
                 cafile=cafile,
                 origin=origin,
                 headers=headers,
+                subprotocols=subprotocols,
             ) as ws:
+                await conversation.open(ws, attempt, timeout)
                 if message is None:
                     return result(True, 101, None)
-                reply = await _exchange(ws, message, attempt, timeout)
-                return result(True, 101, reply)
+                received = await conversation.exchange(ws, message, attempt, timeout)
+                return result(True, 101, received)
         except WsStepError as step:
             if attempt.answered:
                 return result(True, 101, None, step)
@@ -285,12 +455,6 @@ async def _exchange(ws: ClientConnection, message: str, attempt: Attempt, timeou
         async with asyncio.timeout(attempt.budget(timeout)):
             return _text(await ws.recv())
     except TimeoutError:
-        raise WsStepError(
-            Failure.WS_SILENT, f"101 Switching Protocols, then no reply within {timeout:g} s"
-        ) from None
+        raise silent_step(f"101 Switching Protocols, then no reply within {timeout:g} s") from None
     except ConnectionClosed as closed:
-        rcvd = closed.rcvd
-        code = f" with code {rcvd.code} {rcvd.reason!r}".rstrip() if rcvd else ""
-        raise WsStepError(
-            Failure.CLOSED, f"101 Switching Protocols, then closed by the server{code}"
-        ) from None
+        raise closed_step(closed) from None

@@ -7,8 +7,8 @@ Every call returns within a hard deadline (see ``websocket.run_session``); idle 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from websockets.exceptions import ConnectionClosed
@@ -16,7 +16,11 @@ from websockets.exceptions import ConnectionClosed
 from infragate.probes._base import Attempt, Failure, monotonic_ms
 from infragate.probes.websocket import (
     CLOSE_GRACE_S,
+    RAW,
+    Conversation,
+    Refused,
     WsStepError,
+    excerpt,
     open_session,
     run_session,
     status_hint,
@@ -39,10 +43,14 @@ DEFAULT_MAX_HOLD_S = 90.0
 
 @dataclass(frozen=True)
 class WsSession:
-    """A handshake and one message: ``accepted`` means 101 and a reply; otherwise how it was refused.
+    """A handshake and one message: ``accepted`` means the server let the session in; otherwise how it
+    refused.
 
-    ``failure``: None when accepted; HTTP (refused upgrade, see ``status``), CLOSED (101 then a close,
-    see ``close_code``), WS_SILENT (101 then no reply), or how the connection failed.
+    Raw WebSocket: accepted = 101 and a reply (a server may accept the upgrade, then close 1008 at the first
+    message). Socket.IO: accepted = CONNECT acknowledged (``reply`` then says whether the event round trip
+    worked); a CONNECT_ERROR is a refusal (``refused``). ``failure``: None when accepted with a reply;
+    HTTP (refused upgrade, see ``status``), CLOSED (101 then a close, see ``close_code``), WS_SILENT (101
+    then no reply), PROTOCOL (refused by the protocol), or how the connection failed.
     """
 
     url: str
@@ -56,14 +64,21 @@ class WsSession:
     unreachable: bool = False
     failure: Failure | None = None
     hint: str | None = None
+    protocol: str = "raw"
+    refused: str | None = None
 
     @property
     def refusal(self) -> str:
         """How the server refused (or 'accepted')."""
+        if self.accepted and self.protocol != "raw":
+            then = f"reply {excerpt(self.reply)}" if self.reply is not None else f"then {self.error}"
+            return f"CONNECT accepted ({then})"
         if self.accepted:
-            return f"accepted (101, reply {self.reply!r})"
+            return f"accepted (101, reply {excerpt(self.reply)})"
         if self.status is not None and self.status != 101:
             return f"handshake refused with HTTP {self.status}"
+        if self.refused is not None:
+            return self.refused
         if self.close_code is not None:
             return f"closed with code {self.close_code} {self.close_reason!r}".rstrip()
         return self.error or "refused"
@@ -76,64 +91,64 @@ def session(
     message: str = "ping",
     origin: str | None = None,
     cafile: Path | None = None,
+    headers: Mapping[str, str] | None = None,
+    subprotocols: Sequence[str] = (),
+    conversation: Conversation = RAW,
     connect_timeout: float | None = None,
     deadline: float | None = None,
 ) -> WsSession:
-    """Open ``url`` (with ``Origin`` when given), send ``message``, wait for a reply or a close.
+    """Open ``url`` (with ``Origin``, headers and subprotocols when given), open the ``conversation``
+    (Socket.IO: CONNECT), send ``message``, wait for a reply, a refusal or a close.
 
-    ``connect_timeout`` (default: ``timeout``) bounds the TCP connect, ``timeout`` the handshake and the
-    reply each; returns within ``deadline`` (default: connect + 2 x timeout + close grace).
+    ``connect_timeout`` (default: ``timeout``) bounds the TCP connect, ``timeout`` the handshake, the
+    conversation's opening and the reply each; returns within ``deadline`` (default: connect + 3 x
+    timeout + close grace).
     """
     connect_s = timeout if connect_timeout is None else connect_timeout
-    limit = connect_s + 2 * timeout + CLOSE_GRACE_S if deadline is None else deadline
+    limit = connect_s + 3 * timeout + CLOSE_GRACE_S if deadline is None else deadline
     start = monotonic_ms()
+    raw = conversation.name == "raw"
 
-    def failed(step: WsStepError, status: int | None) -> WsSession:
+    def failed(step: WsStepError, status: int | None, *, opened: bool = False) -> WsSession:
+        refused = step.text if isinstance(step, Refused) else None
         return WsSession(
             url,
-            False,
+            opened,
             status,
-            None,
-            "",
+            step.close_code,
+            step.close_reason,
             None,
             monotonic_ms() - start,
-            error=step.text,
+            error="closed by the server" if raw and step.close_code is not None else step.text,
             unreachable=step.failure.connect_level,
             failure=step.failure,
             hint=status_hint(status) if status is not None and status != 101 else None,
+            protocol=conversation.name,
+            refused=refused,
         )
 
     async def work(attempt: Attempt) -> WsSession:
+        opened = False  # Socket.IO: the CONNECT was acknowledged (the session is in, whatever follows)
         try:
             async with open_session(
-                url, attempt, connect_timeout=connect_s, read_timeout=timeout, cafile=cafile, origin=origin
+                conversation.url(url),
+                attempt,
+                connect_timeout=connect_s,
+                read_timeout=timeout,
+                cafile=cafile,
+                origin=origin,
+                headers=headers,
+                subprotocols=subprotocols,
             ) as ws:
-                try:
-                    await ws.send(message)
-                    async with asyncio.timeout(attempt.budget(timeout)):
-                        reply = await ws.recv()
-                except ConnectionClosed as closed:
-                    rcvd = closed.rcvd
-                    return WsSession(
-                        url,
-                        False,
-                        101,
-                        rcvd.code if rcvd else None,
-                        rcvd.reason if rcvd else "",
-                        None,
-                        monotonic_ms() - start,
-                        error="closed by the server",
-                        failure=Failure.CLOSED,
-                    )
-                except TimeoutError:
-                    raise WsStepError(
-                        Failure.WS_SILENT, f"101 Switching Protocols, then no reply within {timeout:g} s"
-                    ) from None
-                text = reply if isinstance(reply, str) else reply.decode("utf-8", "replace")
-                return WsSession(url, True, 101, None, "", text, monotonic_ms() - start)
+                await conversation.open(ws, attempt, timeout)
+                opened = not raw
+                text = await conversation.exchange(ws, message, attempt, timeout)
+                return WsSession(
+                    url, True, 101, None, "", text, monotonic_ms() - start, protocol=conversation.name
+                )
         except WsStepError as step:
             if attempt.answered:
-                return failed(step, 101)
+                return failed(step, 101, opened=opened)
             if step.status is not None and (hint := status_hint(step.status)):
                 step.text = f"{step.text} (hint: {hint})"
             return failed(step, step.status)
@@ -175,11 +190,15 @@ class WsHold:
 
 @dataclass(frozen=True)
 class HoldTarget:
-    """One endpoint to hold idle: its URL, the message to exchange afterwards, its CA bundle."""
+    """One endpoint to hold idle: its URL, the message to exchange afterwards, its CA bundle, and how a
+    session is opened on it (headers, subprotocols, the conversation: Socket.IO CONNECTs first)."""
 
     url: str
     message: str = "ping"
     cafile: Path | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    subprotocols: tuple[str, ...] = ()
+    conversation: Conversation = RAW
 
 
 def hold_idle(
@@ -195,7 +214,7 @@ def hold_idle(
     """Connect, stay idle (no data, no client pings) for ``hold_s``, then ping and exchange ``message``.
 
     The hold is cut to ``max_hold_s`` (the result says so); the call returns within connect + hold +
-    3 x timeout + close grace.
+    4 x timeout + close grace.
     """
     (held,) = hold_idle_many(
         [HoldTarget(url, message, cafile)],
@@ -217,15 +236,16 @@ def hold_idle_many(
 ) -> tuple[WsHold, ...]:
     """Hold every target idle at the same time (one event loop); one ``WsHold`` per target, in order.
 
-    N endpoints cost one hold, not N: the whole call returns within connect + hold + 3 x timeout + close
-    grace, whatever the servers do.
+    N endpoints cost one hold, not N: the whole call returns within connect + hold + 4 x timeout + close
+    grace, whatever the servers do. A Socket.IO session is CONNECTed first and answers the server's
+    Engine.IO heartbeats while idle (the protocol requires it); it sends nothing of its own.
     """
     if not targets:
         return ()
     connect_s = timeout if connect_timeout is None else connect_timeout
     held_s = max(0.0, min(hold_s, max_hold_s))
     capped = hold_s > max_hold_s
-    limit = connect_s + held_s + 3 * timeout + CLOSE_GRACE_S
+    limit = connect_s + held_s + 4 * timeout + CLOSE_GRACE_S
 
     def outcome(target: HoldTarget, connected: bool, survived: bool, **facts: object) -> WsHold:
         return WsHold(
@@ -244,9 +264,16 @@ def hold_idle_many(
         attempt = Attempt(limit)
         try:
             async with open_session(
-                target.url, attempt, connect_timeout=connect_s, read_timeout=timeout, cafile=target.cafile
+                target.conversation.url(target.url),
+                attempt,
+                connect_timeout=connect_s,
+                read_timeout=timeout,
+                cafile=target.cafile,
+                headers=target.headers,
+                subprotocols=target.subprotocols,
             ) as ws:
-                await asyncio.sleep(held_s)  # the behaviour under test is idleness itself
+                await target.conversation.open(ws, attempt, timeout)
+                await target.conversation.idle(ws, held_s)  # the behaviour under test is idleness itself
                 try:
                     async with asyncio.timeout(attempt.budget(timeout)):
                         await (await ws.ping())
@@ -259,10 +286,10 @@ def hold_idle_many(
                         failure=Failure.WS_SILENT,
                     )
                 try:
-                    await ws.send(target.message)
-                    async with asyncio.timeout(attempt.budget(timeout)):
-                        await ws.recv()
-                except TimeoutError:
+                    await target.conversation.exchange(ws, target.message, attempt, timeout)
+                except WsStepError as step:
+                    if step.failure is not Failure.WS_SILENT:
+                        raise
                     return outcome(
                         target,
                         True,
@@ -282,7 +309,9 @@ def hold_idle_many(
             )
         except WsStepError as step:
             if attempt.answered:
-                return outcome(target, True, False, error=step.text, failure=step.failure)
+                return outcome(
+                    target, True, False, close_code=step.close_code, error=step.text, failure=step.failure
+                )
             return outcome(
                 target,
                 False,
