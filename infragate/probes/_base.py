@@ -92,6 +92,16 @@ class Failure(enum.StrEnum):
         return self in _CONNECT_LEVEL
 
     @property
+    def endpoint_level(self) -> bool:
+        """Says something about the whole endpoint, not one request: fail-fast may skip its later checks.
+
+        Connect-level kinds and SILENT (accepted, then not one answer: every request there would wait
+        its read timeout). Not WS_SILENT (a session went quiet after a good handshake), TLS, HTTP, CLOSED.
+        Only the connect-level ones set ``unreachable``.
+        """
+        return self in _CONNECT_LEVEL or self is Failure.SILENT
+
+    @property
     def label(self) -> str:
         """Words for a failure message."""
         return _LABELS[self]

@@ -134,3 +134,11 @@ def test_run_within_reraises_the_worker_exception() -> None:
 
     with pytest.raises(ValueError, match="boom"):
         run_within(5, work, expired=lambda _: None)
+
+
+def test_failure_kinds_say_what_is_endpoint_level() -> None:
+    assert all(k.connect_level and k.endpoint_level for k in (Failure.REFUSED, Failure.CONNECT_TIMEOUT))
+    assert Failure.SILENT.endpoint_level and not Failure.SILENT.connect_level
+    # a WebSocket silent after 101 is that check's failure, never the endpoint's
+    assert not Failure.WS_SILENT.endpoint_level and not Failure.WS_SILENT.connect_level
+    assert not any(k.endpoint_level for k in (Failure.TLS, Failure.HTTP, Failure.CLOSED))
