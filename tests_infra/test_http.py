@@ -1,4 +1,8 @@
-"""Health endpoints answer the expected status quickly; pages behind the proxy are not 502s or blank.
+"""Endpoints answer as declared: health pages (status, body, median time), pages behind the proxy (not
+502s, not blank) and API calls (their declared request and expectation).
+
+An endpoint's ``role`` decides which of these judge it. Every failure shows the answer itself: status,
+content type and a redacted body excerpt.
 
 PYTEST_DONT_REWRITE: the messages from ``explain`` say everything; pytest's introspection only adds noise.
 """
@@ -7,40 +11,46 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.describe import http_seen
+
 _GATEWAY_ERRORS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
-def _seen(answer):
-    if answer.status is None:
-        return f"no response: {answer.error}"
-    return f"HTTP {answer.status} in {answer.elapsed_ms:.0f} ms"
+def _problems(judged):
+    return f"{'; '.join(judged.problems)} ({judged.evidence})"
 
 
 @pytest.mark.check("HTTP-HEALTH")
-def test_http_endpoint_returns_expected_status(http_endpoint, facts, threshold, explain):
-    answer = facts.http(http_endpoint)
-    expected = threshold("expect_status")
-    assert answer.status == expected, explain(
-        expected=f"HTTP {expected} from {http_endpoint.url}", seen=_seen(answer)
+def test_http_endpoint_answers_as_expected(http_endpoint, facts, threshold, explain):
+    judged = facts.http_judged(
+        http_endpoint, threshold("expect_status"), tuple(threshold("unhealthy_values"))
+    )
+    assert not judged.problems, explain(
+        expected=f"{judged.expected} from {judged.request}", seen=_problems(judged)
     )
 
 
 @pytest.mark.check("HTTP-HEALTH")
 def test_http_endpoint_answers_within_budget(http_endpoint, facts, threshold, explain):
-    answer = facts.http(http_endpoint)
+    samples = int(threshold("samples"))
     budget = threshold("max_response_ms")
-    assert answer.status is not None and answer.elapsed_ms < budget, explain(
-        expected=f"an answer within {budget:g} ms", seen=_seen(answer)
+    timings = facts.timings(http_endpoint, samples)
+    assert timings.error is None and timings.median_ms < budget, explain(
+        expected=f"a median answer time under {budget:g} ms over {samples} requests after one warm-up",
+        seen=timings.describe(),
     )
 
 
 @pytest.mark.check("HTTP-NOT-BAD-GATEWAY")
-def test_frontend_not_bad_gateway(frontend, facts, explain):
-    answer = facts.http(frontend)
-    seen = _seen(answer)
-    if answer.status in _GATEWAY_ERRORS:
-        seen = f"HTTP {answer.status} {_GATEWAY_ERRORS[answer.status]}: the proxy cannot reach the backend"
-    assert answer.status == 200, explain(expected=f"HTTP 200 from {frontend.url}", seen=seen)
+def test_frontend_not_bad_gateway(gateway_endpoint, facts, explain):
+    judged = facts.http_judged(gateway_endpoint, 200)
+    seen = _problems(judged)
+    if judged.answer.status in _GATEWAY_ERRORS:
+        gateway = _GATEWAY_ERRORS[judged.answer.status]
+        seen = (
+            f"HTTP {judged.answer.status} {gateway}: the proxy cannot reach the backend ({judged.evidence})"
+        )
+    assert not judged.problems, explain(expected=f"{judged.expected} from {judged.request}", seen=seen)
 
 
 @pytest.mark.check("HTTP-NOT-BAD-GATEWAY")
@@ -49,5 +59,13 @@ def test_frontend_serves_html(frontend, facts, explain):
     has_html = answer.content_type == "text/html" and "<html" in answer.body.lower()
     assert answer.status == 200 and has_html and answer.body.strip(), explain(
         expected="a non-empty HTML page (not a blank page)",
-        seen=f"{_seen(answer)}, content-type {answer.content_type or 'none'!r}, {len(answer.body)} bytes",
+        seen=f"{http_seen(answer)}, content-type {answer.content_type or 'none'!r}, {len(answer.body)} bytes",
+    )
+
+
+@pytest.mark.check("HTTP-JSON-ASSERT")
+def test_http_api_answers_as_expected(api_call, facts, threshold, explain):
+    judged = facts.http_judged(api_call, threshold("expect_status"))
+    assert not judged.problems, explain(
+        expected=f"{judged.expected} from {judged.request}", seen=_problems(judged)
     )

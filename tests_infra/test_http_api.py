@@ -8,18 +8,20 @@ from __future__ import annotations
 import pytest
 
 from fixtures.describe import http_seen
+from infragate.probes.conditions import evidence
 from infragate.probes.jsondoc import describe_assertion
 
 
 @pytest.mark.check("HTTP-HEALTH-DETAILED")
-def test_health_detailed_components_healthy(health_detailed, facts, explain):
-    health = facts.health_detailed(health_detailed)
+def test_health_detailed_components_healthy(health_detailed, facts, threshold, explain):
+    healthy = tuple(threshold("healthy_values"))
+    health = facts.health_detailed(health_detailed, healthy)
     unhealthy = health.report.unhealthy
     assert health.answer.status == 200 and not unhealthy, explain(
-        expected=f"{health_detailed.detailed_url} reporting "
-        f"{', '.join(health_detailed.health_components)} healthy",
-        seen=f"{http_seen(health.answer)}, status {health.report.overall}; "
-        f"unhealthy: {'; '.join(unhealthy) or 'none'}",
+        expected=f"{health.url} reporting {', '.join(health_detailed.component_paths)} healthy "
+        f"(one of {', '.join(healthy)})",
+        seen=f"unhealthy: {'; '.join(unhealthy) or 'none'}; overall status {health.report.overall} "
+        f"({health.evidence})",
     )
 
 
@@ -30,7 +32,7 @@ def test_http_json_satisfies_assertion(json_assertion, facts, threshold, explain
     result = facts.json_assertion(endpoint, assertion, expected_status)
     assert result.problem is None, explain(
         expected=f"HTTP {expected_status} from {endpoint.url} with {describe_assertion(assertion)}",
-        seen=f"{http_seen(result.answer)}, {result.problem}",
+        seen=f"{result.problem} ({evidence(result.answer)})",
     )
 
 
@@ -39,12 +41,10 @@ def test_http_median_response_within_budget(timed_endpoint, facts, threshold, ex
     samples = int(threshold("samples"))
     budget = threshold("max_median_ms")
     timings = facts.timings(timed_endpoint, samples)
-    measured = ", ".join(f"{ms:.0f}" for ms in timings.elapsed_ms)
-    seen = f"median {timings.median_ms:.0f} ms over [{measured}] ms"
-    if timings.error:
-        seen = f"no response after {len(timings.elapsed_ms)} requests: {timings.error}"
     assert timings.error is None and timings.median_ms < budget, explain(
-        expected=f"median < {budget:g} ms over {samples} sequential GETs of {timed_endpoint.url}", seen=seen
+        expected=f"median < {budget:g} ms over {samples} sequential requests to {timed_endpoint.url} "
+        "after one warm-up",
+        seen=timings.describe(),
     )
 
 
@@ -71,7 +71,7 @@ def test_api_malformed_body_gets_422(api_endpoint, facts, explain):
     assert answer.status == 422 and result.details > 0, explain(
         expected=f"HTTP 422 with a non-empty 'detail' list for a malformed {api_endpoint.method} "
         f"{api_endpoint.url}",
-        seen=f"{http_seen(answer)}, body {answer.body[:160]!r}",
+        seen=evidence(answer),
     )
 
 
@@ -81,5 +81,5 @@ def test_http_deployed_version_expected(versioned, facts, record_property, expla
     record_property("deployed_version", found.version or "unknown")
     assert found.version == versioned.expect_version, explain(
         expected=f"version {versioned.expect_version!r} at {versioned.url} ({versioned.version_field})",
-        seen=f"{http_seen(found.answer)}, version {found.version or 'missing'}",
+        seen=f"version {found.version or 'missing'} ({evidence(found.answer)})",
     )

@@ -138,16 +138,23 @@ def loki_retention(ctx: Context, server: Loki) -> Retention:
     return loki.retention(server.url, **_web(ctx, server))
 
 
+def _llm(ctx: Context, server: Llm) -> dict[str, Any]:
+    token = server.api_key_env.value if server.api_key_env is not None else None
+    return {**_web(ctx, server), "kind": server.kind, "token": token}
+
+
 @fact()
 def llm_models(ctx: Context, server: Llm) -> ModelList:
-    """The model server's listing."""
-    return llm.models(server.url, **_web(ctx, server))
+    """The model server's listing (Ollama /api/tags or OpenAI-compatible /v1/models)."""
+    return llm.models(server.url, **_llm(ctx, server))
 
 
 @fact()
 def llm_generate(ctx: Context, server: Llm, model: str, budget_s: float) -> Generation:
-    """One short generation (intrusive: it spends the model server's time)."""
-    return llm.generate(server.url, model, server.prompt, budget_s=budget_s, **_web(ctx, server))
+    """One short, bounded generation (intrusive: it spends the model server's time and quota)."""
+    return llm.generate(
+        server.url, model, server.prompt, budget_s=budget_s, max_tokens=server.max_tokens, **_llm(ctx, server)
+    )
 
 
 def _outside(value: float, low: float | None, high: float | None) -> bool:

@@ -44,6 +44,8 @@ class Outgoing:
     cookies: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     json: Any = None
     form: Mapping[str, str] | None = None
+    # A body sent as is (a deliberately malformed one); exclusive with json and form.
+    content: bytes | None = None
 
     def __repr__(self) -> str:
         # Bodies, headers and cookies carry passwords and tokens: the repr names only the request line.
@@ -78,9 +80,9 @@ def send(out: Outgoing, *, timeout: Timeout, cafile: Path | None = None) -> Http
         )
         try:
             with httpx.Client(verify=ctx, timeout=limits, cookies=dict(out.cookies)) as client:
-                content = jsonlib.dumps(out.json).encode() if out.json is not None else None
+                content = jsonlib.dumps(out.json).encode() if out.json is not None else out.content
                 headers = dict(out.headers)
-                if content is not None:
+                if out.json is not None:
                     headers.setdefault("Content-Type", "application/json")
                 response = client.request(
                     out.method,
