@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from infragate.inventory._validate import Secret
+from infragate.inventory._validate import HttpUrl, LocalFile, Secret
 
 __all__ = ["Auth", "Security"]
 
@@ -17,16 +16,16 @@ class Auth:
     ``signing_secret_env`` (optional) lets the checks sign an expired token with the service's own key.
     """
 
-    login_url: str
+    login_url: HttpUrl
     username: str
     password_env: Secret
     name: str = "auth"
-    refresh_url: str | None = None
-    protected_url: str | None = None
+    refresh_url: HttpUrl | None = None
+    protected_url: HttpUrl | None = None
     token_ttl_s: float | None = None
     signing_secret_env: Secret | None = None
     bad_credentials_code: str = "INVALID_CREDENTIALS"
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
     @property
     def url(self) -> str:
@@ -39,9 +38,9 @@ class Security:
     """Security checks: published defaults refused, sensitive files not served, no placeholder key."""
 
     name: str = "security"
-    base_urls: tuple[str, ...] = ()
-    login_url: str | None = None
-    protected_url: str | None = None
+    base_urls: tuple[HttpUrl, ...] = ()
+    login_url: HttpUrl | None = None
+    protected_url: HttpUrl | None = None
     token_subject: str = "admin"
     sensitive_paths: tuple[str, ...] = ("/.env", "/.git/config", "/settings.toml", "/config.toml")
     default_credentials: tuple[str, ...] = ("admin:admin123", "admin:admin", "user:password")
@@ -53,7 +52,7 @@ class Security:
         "your-secret-key-here",
         "your-256-bit-secret-here-change-this-in-production",
     )
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
     @property
     def url(self) -> str:

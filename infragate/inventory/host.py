@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from infragate.inventory._validate import Invalid, Percent, PortNumber, Ratio, Regex
+
+# testinfra's connection backends (testinfra.backend.BACKENDS; a self-test keeps the two equal). Copied,
+# not imported: importing testinfra.backend costs about 0.3 s on every inventory load.
+TRANSPORTS = (
+    "local", "ssh", "safe-ssh", "paramiko", "salt", "docker", "podman", "ansible", "kubectl", "winrm", "lxc",
+    "openshift", "chroot",
+)  # fmt: skip
+# Backends whose URL needs no host part (``local://``, ``chroot:///srv/root``).
+_HOSTLESS = ("local", "chroot")
+_MODE = re.compile(r"^0?[0-7]{3}$")
 
 __all__ = [
     "Host",
@@ -27,7 +40,7 @@ class Port:
 
     name: str
     host: str
-    port: int
+    port: PortNumber
     process: str | None = None
 
 
@@ -37,7 +50,7 @@ class HostService:
 
     name: str
     pidfile: Path | None = None
-    pattern: str | None = None
+    pattern: Regex | None = None
 
 
 @dataclass(frozen=True)
@@ -45,9 +58,13 @@ class HostProcess:
     """Processes whose command line matches ``pattern`` (regex): between ``min`` and ``max`` of them."""
 
     name: str
-    pattern: str
+    pattern: Regex
     min: int = 1
     max: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max is not None and self.max < self.min:
+            raise Invalid("max", f"must be at least min ({self.min}), got {self.max}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +78,10 @@ class HostFile:
     mode: str | None = None
     secret: bool = False
 
+    def __post_init__(self) -> None:
+        if self.mode is not None and not _MODE.match(self.mode):
+            raise Invalid("mode", f'must be an octal mode string like "0640", got {self.mode!r}')
+
 
 @dataclass(frozen=True)
 class HostDisk:
@@ -68,7 +89,7 @@ class HostDisk:
 
     name: str
     path: Path
-    max_used_pct: float | None = None
+    max_used_pct: Percent | None = None
 
 
 @dataclass(frozen=True)
@@ -77,14 +98,16 @@ class HostLog:
 
     name: str
     path: Path
-    error_pattern: str = r"\b(ERROR|CRITICAL|FATAL)\b|\[(error|crit|alert|emerg)\]"
+    error_pattern: Regex = r"\b(ERROR|CRITICAL|FATAL)\b|\[(error|crit|alert|emerg)\]"
     max_errors: int | None = None
     window_minutes: float | None = None
     max_size_mb: float | None = None
     # "text" (any log: HOST-LOG-ERRORS, HOST-LOG-SIZE) or "nginx-combined" (an nginx access log in the
     # combined format: HOST-NGINX-ACCESS-5XX too).
     format: Literal["text", "nginx-combined"] = "text"
-    max_5xx_ratio: float | None = None
+    max_5xx_ratio: Ratio | None = None
+    # nginx writes a buffered access log at most every `flush=` seconds: wait that long before reading it.
+    flush_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -143,3 +166,13 @@ class Host:
     binaries: tuple[HostBinary, ...] = ()
     # Where logrotate reads its rules on the host (files, or directories of rule files): HOST-LOG-SIZE.
     logrotate_configs: tuple[Path, ...] = (Path("/etc/logrotate.conf"), Path("/etc/logrotate.d"))
+
+    def __post_init__(self) -> None:
+        scheme, sep, rest = self.transport.partition("://")
+        if not sep or scheme not in TRANSPORTS:
+            known = ", ".join(TRANSPORTS)
+            raise Invalid(
+                "transport", f"must be a testinfra URL SCHEME://... ({known}), got {self.transport!r}"
+            )
+        if scheme not in _HOSTLESS and not rest.split("?")[0].rsplit("@", 1)[-1]:
+            raise Invalid("transport", f"must name a host ({scheme}://[user@]host), got {self.transport!r}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
+
+from infragate.inventory._validate import HttpUrl, Invalid, LocalFile, StatusCode
 
 __all__ = ["ApiEndpoint", "Cors", "Http", "HttpEndpoint", "JsonAssertion"]
 
@@ -26,13 +27,13 @@ class HttpEndpoint:
     """An HTTP(S) URL to probe; ``frontend`` marks a page served through the proxy."""
 
     name: str
-    url: str
+    url: HttpUrl
     frontend: bool = False
-    expect_status: int | None = None
+    expect_status: StatusCode | None = None
     max_response_ms: float | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
     # service area (fixtures/service.py)
-    detailed_url: str | None = None
+    detailed_url: HttpUrl | None = None
     health_components: tuple[str, ...] = ()
     json_asserts: tuple[JsonAssertion, ...] = ()
     expect_version: str | None = None
@@ -41,16 +42,20 @@ class HttpEndpoint:
     max_median_ms: float | None = None
     samples: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.samples is not None and self.samples < 1:
+            raise Invalid("samples", f"must be at least 1, got {self.samples}")
+
 
 @dataclass(frozen=True)
 class ApiEndpoint:
     """An API endpoint that validates its body: a malformed one must get 422 with a ``detail`` list."""
 
     name: str
-    url: str
+    url: HttpUrl
     method: Literal["POST", "PUT", "PATCH"] = "POST"
     invalid_body: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +71,10 @@ class Cors:
     """A CORS policy: origins that must be allowed and origins that must not be."""
 
     name: str
-    url: str
+    url: HttpUrl
     allowed_origins: tuple[str, ...]
     denied_origins: tuple[str, ...] = ("https://evil.example",)
     method: str = "GET"
     request_headers: tuple[str, ...] = ()
     credentials: bool = True
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None

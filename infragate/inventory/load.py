@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-from infragate.inventory._validate import Secret
+from infragate.inventory._validate import HttpUrl, LocalFile, Secret, WsUrl
 
 __all__ = ["Load", "LoadRequest", "LoadScenario", "LoadWebSocket"]
 
@@ -39,7 +38,7 @@ class LoadScenario:
 
     name: str
     check: Literal["LOAD-HTTP-HEALTH", "LOAD-HTTP-API", "LOAD-AUTH-FLOW", "LOAD-LLM-CHAT"]
-    base_url: str
+    base_url: HttpUrl
     requests: tuple[LoadRequest, ...] = ()
     users: int | None = None
     spawn_rate: float | None = None
@@ -58,7 +57,7 @@ class LoadScenario:
     refresh_every: int = 10
     username: str | None = None
     password_env: Secret | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class LoadWebSocket:
     """
 
     name: str
-    url: str
+    url: WsUrl
     sessions: int | None = None
     spawn_rate: float | None = None
     hold_s: float | None = None
@@ -81,11 +80,11 @@ class LoadWebSocket:
     max_failed_handshakes: int | None = None
     max_message_p95_ms: float | None = None
     min_sessions_held: int | None = None
-    token_url: str | None = None
+    token_url: HttpUrl | None = None
     token_param: str = "token"
     username: str | None = None
     password_env: Secret | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)

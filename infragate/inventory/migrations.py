@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["AlembicMigrations", "Migrations", "SchemaObjects", "Sqlite", "SqlxMigrations"]
+from infragate.inventory._validate import InventoryError
+
+__all__ = [
+    "AlembicMigrations",
+    "Migrations",
+    "SchemaObjects",
+    "Sqlite",
+    "SqlxMigrations",
+    "check_databases",
+]
 
 
 @dataclass(frozen=True)
@@ -56,3 +65,18 @@ class Sqlite:
     name: str
     path: Path
     tables: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def check_databases(migrations: Migrations | None, postgres_names: Collection[str]) -> None:
+    """Each migration entry's ``database`` names a declared [[postgres]] entry (the checks connect there)."""
+    if migrations is None:
+        return
+    known = ", ".join(sorted(postgres_names)) or "none declared"
+    for kind in ("alembic", "sqlx", "schema"):
+        entries: tuple[AlembicMigrations | SqlxMigrations | SchemaObjects, ...] = getattr(migrations, kind)
+        for i, entry in enumerate(entries):
+            if entry.database not in postgres_names:
+                raise InventoryError(
+                    f"migrations.{kind}[{i}].database: must be the name of a [[postgres]] entry ({known}), "
+                    f"got {entry.database!r}"
+                )

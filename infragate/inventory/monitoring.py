@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-from infragate.inventory._validate import Secret
+from infragate.inventory._validate import HttpUrl, Invalid, LocalFile, Secret, Signed
 
 __all__ = [
     "Alertmanager",
@@ -23,13 +22,22 @@ __all__ = [
 ]
 
 
+def _check_bounds(low: float | None, high: float | None) -> None:
+    """[min, max] must not be empty."""
+    if low is not None and high is not None and high < low:
+        raise Invalid("max", f"must be at least min ({low:g}), got {high:g}")
+
+
 @dataclass(frozen=True)
 class MetricRange:
     """Bounds of one metric: every sample of ``series`` (a JSON path on JSON pages) lies in [min, max]."""
 
     series: str
-    min: float | None = None
-    max: float | None = None
+    min: Signed | None = None
+    max: Signed | None = None
+
+    def __post_init__(self) -> None:
+        _check_bounds(self.min, self.max)
 
 
 @dataclass(frozen=True)
@@ -37,11 +45,11 @@ class MetricsEndpoint:
     """A metrics page: Prometheus text exposition or a JSON document (``format``)."""
 
     name: str
-    url: str
+    url: HttpUrl
     format: Literal["prometheus", "json"] = "prometheus"
     series: tuple[str, ...] = ()
     ranges: tuple[MetricRange, ...] = ()
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,11 @@ class PromQuery:
 
     name: str
     expr: str
-    min: float | None = None
-    max: float | None = None
+    min: Signed | None = None
+    max: Signed | None = None
+
+    def __post_init__(self) -> None:
+        _check_bounds(self.min, self.max)
 
 
 @dataclass(frozen=True)
@@ -66,12 +77,12 @@ class Prometheus:
     """A Prometheus server: scrape jobs that must be up, rule groups that must be loaded, queries."""
 
     name: str
-    url: str
+    url: HttpUrl
     jobs: tuple[str, ...] = ()
     rule_groups: tuple[str, ...] = ()
     queries: tuple[PromQuery, ...] = ()
     confirm_down_s: float | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)
@@ -79,13 +90,13 @@ class Alertmanager:
     """An Alertmanager: no critical alert firing, and critical alerts routed to a real receiver."""
 
     name: str
-    url: str
+    url: HttpUrl
     critical_labels: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({"severity": "critical"})
     )
     critical_receiver: str | None = None
     cluster_peers: int | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)
@@ -93,12 +104,12 @@ class Grafana:
     """A Grafana server: its database health, datasources (by name) and dashboards (by uid or tag)."""
 
     name: str
-    url: str
+    url: HttpUrl
     datasources: tuple[str, ...] = ()
     dashboards: tuple[str, ...] = ()
     dashboard_tags: tuple[str, ...] = ()
     token_env: Secret | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)
@@ -106,11 +117,11 @@ class Loki:
     """A Loki server: readiness, log streams (LogQL selectors) that must have recent entries, retention."""
 
     name: str
-    url: str
+    url: HttpUrl
     streams: tuple[str, ...] = ()
     window_s: float | None = None
     min_retention_h: float | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
 
 
 @dataclass(frozen=True)
@@ -118,10 +129,10 @@ class Llm:
     """A model server (Ollama API): listing, declared models, one short generation under a budget."""
 
     name: str
-    url: str
+    url: HttpUrl
     kind: Literal["ollama"] = "ollama"
     models: tuple[str, ...] = ()
     probe_model: str | None = None
     prompt: str = "Reply with the single word OK."
     max_generate_s: float | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from infragate.inventory._validate import Secret
+from infragate.inventory._validate import PortNumber, Ratio, Secret
 
 __all__ = ["PgBackup", "Postgres"]
 
@@ -31,13 +31,13 @@ class Postgres:
     host: str
     dbname: str
     user: str
-    port: int = 5432
+    port: PortNumber = 5432
     password_env: Secret | None = None
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     require_ssl: bool = False
     min_version: int | None = None
     # PG-* statistics checks: per-entry overrides of the catalog thresholds (None = catalog/target value).
-    max_connections_ratio: float | None = None
+    max_connections_ratio: Ratio | None = None
     max_query_s: float | None = None
     max_idle_in_transaction_s: float | None = None
     max_lock_wait_s: float | None = None
@@ -45,7 +45,7 @@ class Postgres:
     max_new_deadlocks: int | None = None
     max_mean_ms: float | None = None
     min_calls: int | None = None
-    min_cache_hit: float | None = None
+    min_cache_hit: Ratio | None = None
     min_cache_blocks: int | None = None
     max_dead_ratio: float | None = None
     min_dead_tuples: int | None = None

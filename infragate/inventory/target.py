@@ -6,6 +6,7 @@ overridable per entry (a field of the same name) or per target (``[thresholds.<I
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,13 +15,21 @@ from types import MappingProxyType
 from typing import Any
 
 from infragate.catalog import Catalog, load_catalog
-from infragate.inventory._validate import NAME, InventoryError, build, describe
+from infragate.inventory._validate import (
+    MAX_DEPTH,
+    NAME,
+    InventoryError,
+    LocalFile,
+    build,
+    describe,
+    too_deep,
+)
 from infragate.inventory.auth import Auth, Security
 from infragate.inventory.config import Config
 from infragate.inventory.host import Host, Proxy
 from infragate.inventory.http import Cors, Http
 from infragate.inventory.load import Load
-from infragate.inventory.migrations import Migrations, Sqlite
+from infragate.inventory.migrations import Migrations, Sqlite, check_databases
 from infragate.inventory.monitoring import Alertmanager, Grafana, Llm, Loki, Metrics, Prometheus
 from infragate.inventory.postgres import Postgres
 from infragate.inventory.redis import Redis
@@ -40,7 +49,7 @@ class Target:
     sensitive: bool = False
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
     thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     host: Host | None = None
     http: Http | None = None
@@ -72,7 +81,7 @@ class Target:
 def find_inventory(name: str, directory: Path) -> Path:
     """Path of ``<directory>/<name>.toml``; a clear error when the target is unknown."""
     if not NAME.match(name):
-        raise InventoryError(f"--host={name!r}: a target name is letters, digits, '.', '_' or '-'")
+        raise InventoryError(f"target name {name!r}: must be letters, digits, '.', '_' or '-'")
     path = directory / f"{name}.toml"
     if not path.is_file():
         known = sorted(p.stem for p in directory.glob("*.toml")) if directory.is_dir() else []
@@ -101,20 +110,60 @@ def _check_thresholds(thresholds: Mapping[str, Any], where: str, catalog: Catalo
                     f"{where}.thresholds.{check_id}.{key}: expected {type(known[key]).__name__}, "
                     f"got {describe(value)}"
                 )
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if not math.isfinite(value):
+                    raise InventoryError(
+                        f"{where}.thresholds.{check_id}.{key}: must be a finite number, got {value}"
+                    )
+                if value < 0:
+                    raise InventoryError(
+                        f"{where}.thresholds.{check_id}.{key}: must be zero or more, got {value:g}"
+                    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """The file's TOML as a dict; every way reading or parsing fails is one InventoryError line."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: no such inventory file") from None
+    except IsADirectoryError:
+        raise InventoryError(f"{path}: is a directory, not an inventory file") from None
+    except OSError as exc:
+        raise InventoryError(f"{path}: cannot read the inventory file: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InventoryError(f"{path}: looks like UTF-16 text; TOML files are UTF-8: save it as UTF-8")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise InventoryError(f"{path}: starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InventoryError(
+            f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); TOML files are UTF-8"
+        ) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InventoryError(f"{path}: not valid TOML: {first_line}") from None
+    except RecursionError:
+        raise InventoryError(
+            f"{path}: arrays or tables nested more than {MAX_DEPTH} levels deep (the TOML parser gave up)"
+        ) from None
+    deep = too_deep(raw)
+    if deep is not None:
+        raise InventoryError(f"{path}: {deep}: arrays or tables nested more than {MAX_DEPTH} levels deep")
+    return raw
 
 
 def load_target(path: Path, catalog: Catalog | None = None) -> Target:
     """Read and validate one inventory file into a Target."""
     catalog = catalog or load_catalog()
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InventoryError(f"{path}: no such inventory file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InventoryError(f"{path}: not valid TOML: {exc}") from None
+    raw = _read(path)
     head = raw.pop("target", {})
     if not isinstance(head, dict):
-        raise InventoryError(f"{path}: target: expected a table")
+        raise InventoryError(f"{path}: target: expected a table, got {describe(head)}")
     data = {**head, **raw}
     for key in ("name", "path"):
         if key in head:
@@ -125,10 +174,17 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
         raise InventoryError(f"{path}: {exc}") from None
     try:
         _check_thresholds(target.thresholds, "", catalog)
+        check_databases(target.migrations, {p.name for p in target.postgres})
     except InventoryError as exc:
         raise InventoryError(f"{path}: {str(exc).lstrip('.')}") from None
-    if target.connect_timeout <= 0 or target.read_timeout <= 0:
-        raise InventoryError(f"{path}: connect_timeout and read_timeout must be positive")
+    for key in ("connect_timeout", "read_timeout"):
+        if getattr(target, key) <= 0:
+            raise InventoryError(f"{path}: {key}: must be more than 0 seconds, got {getattr(target, key):g}")
+    if not any(components(target, component) for component in sorted({c.component for c in catalog})):
+        raise InventoryError(
+            f"{path}: declares no component, so no check would run: add one, e.g. [[http.endpoints]] "
+            "(inventory/example.toml shows them all)"
+        )
     return target
 
 

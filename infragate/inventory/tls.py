@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from infragate.inventory._validate import HttpUrl, LocalFile, PortNumber
+
 __all__ = ["Tls", "TlsEndpoint"]
 
 
@@ -15,11 +17,11 @@ class TlsEndpoint:
 
     name: str
     host: str
-    port: int = 443
+    port: PortNumber = 443
     server_name: str | None = None
-    ca_bundle: Path | None = None
+    ca_bundle: LocalFile | None = None
     cert_file: Path | None = None
-    redirect_from: str | None = None
+    redirect_from: HttpUrl | None = None
     min_days: float | None = None
     min_version: Literal["TLSv1.2", "TLSv1.3"] | None = None
 
