@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from infragate.facts import Context, fact, url_endpoint
 from infragate.probes import api, http, jsondoc
+from infragate.probes.conditions import evidence
+from infragate.probes.exchange import send
+from infragate.probes.health import ComponentReport, components_report
 from infragate.probes.http import HttpAnswer
 
 if TYPE_CHECKING:
@@ -34,8 +37,13 @@ def http_get(ctx: Context, url: str, entry: Any) -> HttpAnswer:
 
 @fact()
 def timings(ctx: Context, endpoint: HttpEndpoint, count: int) -> Timings:
-    """``count`` sequential GETs on the endpoint."""
-    return api.timed_gets(endpoint.url, count, timeout=ctx.timeout, cafile=ctx.trust(endpoint))
+    """One warm-up, then ``count`` timed sequential requests: the endpoint's declared request."""
+    from infragate.facts.net import prepare
+
+    ready = prepare(ctx, endpoint.call)
+    if ready.out is None:
+        return api.Timings(endpoint.url, (), (), error=ready.error)
+    return api.timed(ready.out, count, warmup=1, timeout=ctx.timeout, cafile=ctx.trust(endpoint))
 
 
 @dataclass(frozen=True)
@@ -140,16 +148,39 @@ def sensitive(ctx: Context, url: str, security: Security) -> HttpAnswer:
 class DetailedHealth:
     """The detailed health page's answer and what it says of each declared component."""
 
+    url: str
     answer: HttpAnswer
-    report: jsondoc.HealthReport
+    report: ComponentReport
+    evidence: str
 
 
-@fact(endpoint=lambda e: url_endpoint(e.detailed_url or e.url))
-def health_detailed(ctx: Context, endpoint: HttpEndpoint) -> DetailedHealth:
-    """The detailed health document and its unhealthy components."""
-    answer: HttpAnswer = ctx.get("http_get", endpoint.detailed_url or endpoint.url, endpoint)
+def _detailed_url(endpoint: HttpEndpoint, *_: Any) -> tuple[str, int]:
+    call = endpoint.detailed_call
+    return url_endpoint(call.url if call is not None and call.url else endpoint.url)
+
+
+@fact(endpoint=_detailed_url)
+def health_detailed(ctx: Context, endpoint: HttpEndpoint, healthy_values: tuple[str, ...]) -> DetailedHealth:
+    """The detailed health document (the endpoint's own answer when no detailed page is declared) and
+    the components whose status, at their JMESPath, is not one of ``healthy_values``."""
+    from infragate.facts.net import prepare
+
+    call = endpoint.detailed_call or endpoint.call
+    if call == endpoint.call:
+        answer: HttpAnswer = ctx.get("http", endpoint)
+    elif call.method == "GET" and not call.headers and call.auth is None:
+        answer = ctx.get("http_get", call.url, endpoint)
+    else:
+        ready = prepare(ctx, call)
+        answer = (
+            send(ready.out, timeout=ctx.timeout, cafile=ctx.trust(endpoint))
+            if ready.out is not None
+            else HttpAnswer(call.url or "", call.method, None, 0.0, error=ready.error)
+        )
     doc = answer.json() if answer.status is not None else None
-    return DetailedHealth(answer, jsondoc.health_report(doc, tuple(endpoint.health_components)))
+    report = components_report(doc, endpoint.component_paths, healthy_values)
+    secrets = prepare(ctx, call).secrets if call.auth is not None or call.headers else ()
+    return DetailedHealth(call.url or endpoint.url, answer, report, evidence(answer, secrets))
 
 
 @dataclass(frozen=True)
@@ -162,8 +193,8 @@ class JsonCheck:
 
 @fact()
 def json_assertion(ctx: Context, endpoint: HttpEndpoint, assertion: Any, expect_status: int) -> JsonCheck:
-    """One of the endpoint's ``json_asserts`` judged on its answer."""
-    answer: HttpAnswer = ctx.get("http_get", endpoint.url, endpoint)
+    """One of the endpoint's ``json_asserts`` judged on its answer (to its declared request)."""
+    answer: HttpAnswer = ctx.get("http", endpoint)
     if answer.status != expect_status:
         return JsonCheck(answer, f"HTTP {answer.status}" if answer.status else f"no response: {answer.error}")
     return JsonCheck(answer, jsondoc.assertion_problem(answer.json(), assertion))
@@ -180,7 +211,7 @@ class DeployedVersion:
 @fact()
 def deployed_version(ctx: Context, endpoint: HttpEndpoint) -> DeployedVersion:
     """The deployed version read from ``version_field`` or the ``X-App-Version`` header."""
-    answer: HttpAnswer = ctx.get("http_get", endpoint.url, endpoint)
+    answer: HttpAnswer = ctx.get("http", endpoint)
     return DeployedVersion(answer, jsondoc.version_of(answer.json(), answer.headers, endpoint.version_field))
 
 

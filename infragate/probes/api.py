@@ -20,7 +20,18 @@ import httpx
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
 
-from infragate.probes._base import Timeout, client_context, describe_error, is_unreachable, monotonic_ms
+from infragate.probes._base import (
+    Attempt,
+    Failure,
+    Timeout,
+    classify,
+    client_context,
+    describe_error,
+    is_unreachable,
+    monotonic_ms,
+    run_within,
+)
+from infragate.probes.exchange import Outgoing
 from infragate.probes.http import HttpAnswer
 from infragate.stats import percentile
 
@@ -35,10 +46,10 @@ __all__ = [
     "sign_claims",
     "signed",
     "tampered",
+    "timed",
     "timed_gets",
     "unsigned",
 ]
-
 
 
 def _limits(timeout: Timeout) -> httpx.Timeout:
@@ -95,35 +106,98 @@ def send_json(
 
 @dataclass(frozen=True)
 class Timings:
-    """Elapsed times of N sequential GETs; ``statuses`` in order, None for no answer."""
+    """Elapsed times of N sequential requests after ``warmup`` unmeasured ones; ``statuses`` in order,
+    None for no answer. ``warmup_ms``: what the warm-up requests took (shown, never judged)."""
 
     url: str
     elapsed_ms: tuple[float, ...]
     statuses: tuple[int | None, ...]
     error: str | None = None
     unreachable: bool = False
+    warmup_ms: tuple[float, ...] = ()
+    failure: Failure | None = None
 
     @property
     def median_ms(self) -> float:
         """Median elapsed time: the nearest-rank p50, a measured time (inf when nothing was measured)."""
         return percentile(self.elapsed_ms, 0.5) if self.elapsed_ms else float("inf")
 
+    def describe(self) -> str:
+        """``median 12 ms over [11, 12, 15] ms (warm-up 780 ms)`` or why nothing was measured."""
+        measured = ", ".join(f"{ms:.0f}" for ms in self.elapsed_ms)
+        warm = f" (warm-up {', '.join(f'{ms:.0f}' for ms in self.warmup_ms)} ms, not judged)"
+        if self.error is not None:
+            return f"no response after {len(self.elapsed_ms)} measured requests: {self.error}"
+        return f"median {self.median_ms:.0f} ms over [{measured}] ms" + (warm if self.warmup_ms else "")
 
-def timed_gets(url: str, count: int, *, timeout: Timeout, cafile: Path | None = None) -> Timings:
-    """``count`` sequential GETs on one keep-alive connection (the first one pays the handshake)."""
+
+def timed_gets(
+    url: str, count: int, *, timeout: Timeout, cafile: Path | None = None, warmup: int = 0
+) -> Timings:
+    """``count`` sequential GETs on one keep-alive connection, after ``warmup`` unmeasured ones."""
+    return timed(Outgoing(url), count, timeout=timeout, cafile=cafile, warmup=warmup)
+
+
+def timed(
+    out: Outgoing, count: int, *, timeout: Timeout, cafile: Path | None = None, warmup: int = 1
+) -> Timings:
+    """``warmup`` requests (not measured: a first call after a restart pays imports, caches, the TLS
+    handshake), then ``count`` measured ones, all on one keep-alive connection, under one hard deadline."""
     elapsed: list[float] = []
+    warm: list[float] = []
     statuses: list[int | None] = []
-    try:
-        with httpx.Client(verify=client_context(cafile), timeout=_limits(timeout)) as client:
-            for _ in range(count):
-                start = time.perf_counter()
-                response = client.get(url)
-                response.read()
-                elapsed.append((time.perf_counter() - start) * 1000)
-                statuses.append(response.status_code)
-    except (httpx.HTTPError, OSError) as exc:
-        return Timings(url, tuple(elapsed), tuple(statuses), describe_error(exc), is_unreachable(exc))
-    return Timings(url, tuple(elapsed), tuple(statuses))
+    content = jsonlib.dumps(out.json).encode() if out.json is not None else out.content
+    headers = dict(out.headers)
+    if out.json is not None:
+        headers.setdefault("Content-Type", "application/json")
+
+    def work(attempt: Attempt) -> Timings:
+        try:
+            with httpx.Client(
+                verify=client_context(cafile), timeout=_limits(timeout), cookies=dict(out.cookies)
+            ) as client:
+                for i in range(warmup + count):
+                    start = time.perf_counter()
+                    response = client.request(
+                        out.method,
+                        out.url,
+                        headers=headers,
+                        params=dict(out.params) or None,
+                        content=content,
+                        data=dict(out.form) if out.form is not None else None,
+                    )
+                    response.read()
+                    attempt.connected = attempt.answered = True
+                    (warm if i < warmup else elapsed).append((time.perf_counter() - start) * 1000)
+                    if i >= warmup:
+                        statuses.append(response.status_code)
+        except (httpx.HTTPError, OSError) as exc:
+            failure = classify(exc, connected=attempt.connected or None)
+            return Timings(
+                out.url,
+                tuple(elapsed),
+                tuple(statuses),
+                describe_error(exc),
+                failure.connect_level,
+                tuple(warm),
+                failure,
+            )
+        return Timings(out.url, tuple(elapsed), tuple(statuses), warmup_ms=tuple(warm))
+
+    def expired(attempt: Attempt) -> Timings:
+        failure = attempt.expired_failure()
+        return Timings(
+            out.url,
+            tuple(elapsed),
+            tuple(statuses),
+            attempt.expired_text(),
+            failure.connect_level,
+            tuple(warm),
+            failure,
+        )
+
+    # Each request has its own connect/read budget; the whole series is bounded by their sum.
+    return run_within(timeout.total * (warmup + count), work, expired=expired, name="timed")
 
 
 # ---------------------------------------------------------------------------- JWT
