@@ -180,6 +180,7 @@ def handshake(ctx: Context, endpoint: TlsEndpoint) -> Handshake:
         server_name=endpoint.sni,
         cafile=ctx.trust(endpoint),
         timeout=ctx.timeout.connect,
+        read_timeout=ctx.timeout.read,
     )
 
 
@@ -187,7 +188,12 @@ def handshake(ctx: Context, endpoint: TlsEndpoint) -> Handshake:
 def tls_version(ctx: Context, endpoint: TlsEndpoint, version: str) -> ProtocolProbe:
     """Whether an endpoint completes a handshake pinned to ``version``."""
     return tls.protocol_accepted(
-        endpoint.host, endpoint.port, version, server_name=endpoint.sni, timeout=ctx.timeout.connect
+        endpoint.host,
+        endpoint.port,
+        version,
+        server_name=endpoint.sni,
+        timeout=ctx.timeout.connect,
+        read_timeout=ctx.timeout.read,
     )
 
 

@@ -59,7 +59,7 @@ def test_scrape_rejects_a_page_that_is_not_exposition_format() -> None:
     assert not page.ok and "not Prometheus text format" in (page.error or "")
 
 
-def test_scrape_json_reads_dotted_paths() -> None:
+def test_scrape_json_reads_jmespath_paths() -> None:
     body = json.dumps(
         {"data": {"current_metrics": {"database": {"connections": 7}, "agents": [{"active": 12}]}}}
     )
@@ -67,7 +67,7 @@ def test_scrape_json_reads_dotted_paths() -> None:
         page = metrics.scrape(f"http://127.0.0.1:{port}/metrics", timeout=FAST, format="json")
     assert page.ok and page.has("data.current_metrics.database")
     assert [s.value for s in page.values("data.current_metrics.database.connections")] == [7.0]
-    assert [s.value for s in page.values("data.current_metrics.agents.0.active")] == [12.0]
+    assert [s.value for s in page.values("data.current_metrics.agents[0].active")] == [12.0]
     assert page.values("data.current_metrics.database") == ()  # not a number
 
 
