@@ -203,7 +203,8 @@ def test_token_placements() -> None:
     assert dial(pair, None).subprotocols == ("access_token",)  # "missing": the token item is left out
     sio = dial(_endpoint(protocol="socketio", auth=True, token_in="auth", token_field="jwt"), "T")
     assert isinstance(sio.conversation, SocketIo) and sio.conversation.auth == {"jwt": "T"}
-    assert dial(_endpoint(protocol="socketio", auth=True, token_in="auth"), None).conversation.auth is None
+    missing = dial(_endpoint(protocol="socketio", auth=True, token_in="auth"), None).conversation
+    assert isinstance(missing, SocketIo) and missing.auth is None
 
 
 def test_defaults_keep_raw_query_echo() -> None:
