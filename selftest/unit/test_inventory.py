@@ -66,7 +66,7 @@ def test_local_inventory_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def test_example_inventory_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PROD_PG_PASSWORD", "PROD_REDIS_PASSWORD", "PROD_APP_PASSWORD"):
+    for name in ("PROD_PG_PASSWORD", "PROD_REDIS_PASSWORD", "PROD_APP_PASSWORD", "PROD_SOCKETIO_TOKEN"):
         monkeypatch.setenv(name, "x")
     target = load_target(ROOT / "inventory" / "example.toml")
     assert target.sensitive
