@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
 from infragate.inventory._validate import HttpUrl, Invalid, LocalFile, StatusCode
+from infragate.inventory.request import Expect, Request
+from infragate.jsonpath import PathError, compile_path
 
-__all__ = ["ApiEndpoint", "Cors", "Http", "HttpEndpoint", "JsonAssertion"]
+__all__ = ["ROLES", "ApiEndpoint", "Cors", "Http", "HttpEndpoint", "JsonAssertion"]
+
+# What an endpoint is decides which checks judge it: a health page (HTTP-HEALTH, HTTP-HEALTH-DETAILED),
+# an API call (its `expect` under HTTP-JSON-ASSERT, the running-app debug probe), a frontend page or a
+# static file behind the proxy (HTTP-NOT-BAD-GATEWAY).
+ROLES = ("health", "api", "frontend", "static")
 
 
 @dataclass(frozen=True)
@@ -24,17 +31,32 @@ class JsonAssertion:
 
 @dataclass(frozen=True)
 class HttpEndpoint:
-    """An HTTP(S) URL to probe; ``frontend`` marks a page served through the proxy."""
+    """An HTTP(S) URL to probe: what it is (``role``), the request to send and what the answer must be.
+
+    ``role`` None: ``frontend`` if ``frontend = true`` (the older key), else ``health``. ``request``
+    (method, headers, JSON or form body, ``auth``) defaults to a plain GET of ``url``; ``expect`` adds
+    conditions (status, JMESPath values, headers, body text) to the role's own.
+    """
 
     name: str
     url: HttpUrl
+    role: Literal["health", "api", "frontend", "static"] | None = None
+    request: Request | None = None
+    expect: Expect | None = None
     frontend: bool = False
     expect_status: StatusCode | None = None
     max_response_ms: float | None = None
     ca_bundle: LocalFile | None = None
     # service area (fixtures/service.py)
     detailed_url: HttpUrl | None = None
+    # The detailed page as a request (auth, headers); its url None: detailed_url, else the endpoint's url.
+    detailed: Request | None = None
     health_components: tuple[str, ...] = ()
+    # component -> JMESPath of its status in the detailed document ({ db = "checks.db.status" }).
+    components: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    healthy_values: tuple[str, ...] | None = None
+    # The running-app debug probe (CONFIG-DEBUG-OFF): None means on for role api.
+    debug_probe: bool | None = None
     json_asserts: tuple[JsonAssertion, ...] = ()
     expect_version: str | None = None
     version_field: str = "version"
@@ -45,6 +67,53 @@ class HttpEndpoint:
     def __post_init__(self) -> None:
         if self.samples is not None and self.samples < 1:
             raise Invalid("samples", f"must be at least 1, got {self.samples}")
+        if self.frontend and self.role not in (None, "frontend"):
+            raise Invalid("frontend", f"frontend = true contradicts role = {self.role!r}: keep one")
+        if self.components and self.health_components:
+            raise Invalid("components", "components and health_components are exclusive: write components")
+        if self.detailed is not None and self.detailed_url is not None and self.detailed.url is not None:
+            raise Invalid("detailed", "give the detailed page's URL once: detailed.url or detailed_url")
+        for name, path in self.components.items():
+            if not isinstance(path, str):
+                raise Invalid(f"components.{name}", "expected a JMESPath string")
+            try:
+                compile_path(path)
+            except PathError as exc:
+                raise Invalid(f"components.{name}", str(exc)) from None
+
+    @property
+    def kind(self) -> str:
+        """The endpoint's role, with the older ``frontend = true`` mapped."""
+        return self.role or ("frontend" if self.frontend else "health")
+
+    @property
+    def call(self) -> Request:
+        """The request to send: the declared one with its url defaulted to the endpoint's (a GET)."""
+        declared = self.request or Request()
+        return replace(declared, url=declared.url or self.url)
+
+    @property
+    def detailed_call(self) -> Request | None:
+        """The detailed health page's request, or None when no component is declared."""
+        if not (self.components or self.health_components):
+            return None
+        if self.detailed is not None:
+            return replace(self.detailed, url=self.detailed.url or self.detailed_url or self.url)
+        if self.detailed_url is not None:
+            return Request(url=self.detailed_url)
+        return self.call
+
+    @property
+    def component_paths(self) -> Mapping[str, str]:
+        """Component -> JMESPath of its status (``health_components``: ``components.<name>.status``)."""
+        if self.components:
+            return self.components
+        return MappingProxyType({n: f"components.{n}.status" for n in self.health_components})
+
+    @property
+    def probes_debug(self) -> bool:
+        """Whether the running-app debug probe applies (declared, else role api)."""
+        return self.debug_probe if self.debug_probe is not None else self.kind == "api"
 
 
 @dataclass(frozen=True)

@@ -126,13 +126,32 @@ class Loki:
 
 @dataclass(frozen=True)
 class Llm:
-    """A model server (Ollama API): listing, declared models, one short generation under a budget."""
+    """A model server: listing, declared models, one short generation under a budget.
+
+    ``kind`` is the API it speaks: ``ollama`` (/api/tags, /api/generate) or ``openai`` (any
+    OpenAI-compatible server: /v1/models, /v1/chat/completions; ``url`` with or without the /v1 suffix),
+    whose key is read from ``api_key_env`` and presented as ``Authorization: Bearer``.
+    """
 
     name: str
     url: HttpUrl
-    kind: Literal["ollama"] = "ollama"
+    kind: Literal["ollama", "openai"] = "ollama"
     models: tuple[str, ...] = ()
     probe_model: str | None = None
     prompt: str = "Reply with the single word OK."
     max_generate_s: float | None = None
+    # Bounds the LLM-LATENCY generation (num_predict / max_tokens): a probe must not spend a quota.
+    max_tokens: int = 8
+    api_key_env: Secret | None = None
     ca_bundle: LocalFile | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 1:
+            raise Invalid("max_tokens", f"must be at least 1, got {self.max_tokens}")
+        if self.api_key_env is not None and self.kind != "openai":
+            raise Invalid("api_key_env", f'is for kind = "openai"; kind is {self.kind!r}')
+
+    @property
+    def probe(self) -> str | None:
+        """The model LLM-LATENCY asks: ``probe_model``, else the first declared model."""
+        return self.probe_model or (self.models[0] if self.models else None)

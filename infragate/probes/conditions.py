@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from infragate.jsonpath import MISSING, search
@@ -27,36 +27,59 @@ _JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
 
 
 class ConditionLike(Protocol):
-    """One JSON condition (``infragate.inventory.request.Condition``)."""
+    """One JSON condition (``infragate.inventory.request.Condition``); read-only members, so frozen
+    dataclasses satisfy it."""
 
-    path: str
-    equals: Any
-    one_of: tuple[Any, ...]
-    matches: str | None
-    min: float | None
-    max: float | None
-    min_count: int | None
-    contains: Any
-    absent: bool
+    @property
+    def path(self) -> str: ...
+    @property
+    def equals(self) -> Any: ...
+    @property
+    def one_of(self) -> tuple[Any, ...]: ...
+    @property
+    def matches(self) -> str | None: ...
+    @property
+    def min(self) -> float | None: ...
+    @property
+    def max(self) -> float | None: ...
+    @property
+    def min_count(self) -> int | None: ...
+    @property
+    def contains(self) -> Any: ...
+    @property
+    def absent(self) -> bool: ...
 
 
 class ExpectLike(Protocol):
-    """What an answer must look like (``infragate.inventory.request.Expect``)."""
+    """What an answer must look like (``infragate.inventory.request.Expect``); read-only members."""
 
-    status: tuple[int, ...]
-    json: tuple[ConditionLike, ...]
-    headers: Mapping[str, str]
-    body_matches: str | None
-    body_not_matches: str | None
+    @property
+    def status(self) -> tuple[int, ...]: ...
+    @property
+    def json(self) -> Sequence[ConditionLike]: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def body_matches(self) -> str | None: ...
+    @property
+    def body_not_matches(self) -> str | None: ...
 
 
 class AnswerLike(Protocol):
     """What ``problems`` and ``evidence`` read of an answer (``infragate.probes.http.HttpAnswer``)."""
 
-    status: int | None
-    error: str | None
-    headers: Mapping[str, str]
-    body: str
+    # Read-only members: frozen answers (HttpAnswer) satisfy the protocol.
+    @property
+    def status(self) -> int | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def body(self) -> str: ...
 
     @property
     def content_type(self) -> str: ...
