@@ -25,14 +25,14 @@ from infragate.inventory.host import TRANSPORTS
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _local_secrets() -> dict[str, str]:
-    """A made-up value for every environment variable inventory/local.toml names (``*_env`` keys)."""
-    text = (ROOT / "inventory" / "local.toml").read_text()
+def _secrets_named_in(name: str) -> dict[str, str]:
+    """A made-up value for every environment variable inventory/<name> names (``*_env`` keys)."""
+    text = (ROOT / "inventory" / name).read_text()
     names = set(re.findall(r"\b\w+_env\s*=\s*\"([A-Za-z_][A-Za-z0-9_]*)\"", text))
-    return {name: f"{name.lower()}-value" for name in sorted(names)}
+    return {env: f"{env.lower()}-value" for env in sorted(names)}
 
 
-LOCAL_SECRETS = _local_secrets()
+LOCAL_SECRETS = _secrets_named_in("local.toml")
 
 
 def _local_copy(tmp_path: Path) -> Path:
@@ -66,8 +66,8 @@ def test_local_inventory_loads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def test_example_inventory_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("PROD_PG_PASSWORD", "PROD_REDIS_PASSWORD", "PROD_APP_PASSWORD", "PROD_SOCKETIO_TOKEN"):
-        monkeypatch.setenv(name, "x")
+    for name, value in _secrets_named_in("example.toml").items():
+        monkeypatch.setenv(name, value)
     target = load_target(ROOT / "inventory" / "example.toml")
     assert target.sensitive
 
