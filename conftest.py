@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.checks",
     "fixtures.load",
     "fixtures.timeouts",
+    "fixtures.logins",
 ]

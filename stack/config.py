@@ -63,6 +63,7 @@ CONTRACT_ENV_DEFAULTS: dict[str, dict[str, str]] = {
         "EXTRA_API_KEYS": "",
         "HEALTH_DB_QUERY": "SELECT count(*) FROM items",
         "HEALTH_FAILURE_STATUS": "503",
+        "LOGIN_RATE_LIMIT": "true",
     },
     "socketio": {"AUTH_REQUIRED": "true"},
     "llm": {"CHAT_FAILS": "false"},
@@ -81,6 +82,7 @@ CONTRACT_FAULTS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "socketio-auth-disabled": ("socketio", {"AUTH_REQUIRED": "false"}),
     "chat-backend-failing": ("llm", {"CHAT_FAILS": "true"}),
+    "form-login-rate-limit-off": ("form", {"LOGIN_RATE_LIMIT": "false"}),
 }
 
 

@@ -1,5 +1,6 @@
-"""Token authentication: the service account logs in, bad passwords and bad tokens are refused, tokens
-carry sane claims and refresh works.
+"""Token authentication on each declared contract: the service account logs in (once per run), the probe
+account's wrong password is refused, tokens carry the declared claims and lifetime, refresh works and
+bad tokens are refused the way the error contract says.
 
 PYTEST_DONT_REWRITE: the messages from ``explain`` say everything; pytest's introspection only adds noise.
 """
@@ -8,76 +9,65 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.describe import http_seen
-
-# Error codes the service documents for refused tokens (runbook 003 § JWT).
-_TOKEN_CODES = {
-    "missing": "MISSING_TOKEN",
-    "tampered": "INVALID_TOKEN",
-    "unsigned": "INVALID_TOKEN",
-    "expired": "TOKEN_EXPIRED",
-}
-
 
 @pytest.mark.check("AUTH-LOGIN")
 def test_auth_login_returns_tokens(auth, facts, explain):
-    answer = facts.login(auth)
-    tokens = facts.tokens(auth)
-    wanted = ["access_token"] + (["refresh_token"] if auth.refresh_url else [])
-    missing = [k for k in wanted if not isinstance(tokens.get(k), str)]
-    assert answer.status == 200 and not missing, explain(
-        expected=f"HTTP 200 with {' and '.join(wanted)} for {auth.username!r} "
-        f"(password from ${auth.password_env.env})",
-        seen=http_seen(answer) + (f", missing {', '.join(missing)}" if answer.status == 200 else ""),
+    outcome = facts.login(auth)
+    wants_refresh = auth.refresh_url is not None and bool(auth.tokens.refresh)
+    missing_refresh = wants_refresh and outcome.problem is None and outcome.tokens.refresh is None
+    wanted = f"an access token at {auth.tokens.access!r}" + (
+        f" and a refresh token at {auth.tokens.refresh!r}" if wants_refresh else ""
+    )
+    assert outcome.problem is None and not missing_refresh, explain(
+        expected=f"{auth.login_url} to log {auth.username!r} in (password from ${auth.password_env.env}) "
+        f"with {wanted}",
+        seen=outcome.problem or f"no refresh token at {auth.tokens.refresh!r}: {outcome.evidence}",
     )
 
 
 @pytest.mark.check("AUTH-BAD-CREDENTIALS")
-def test_auth_wrong_password_refused(auth, facts, explain):
-    refused = facts.wrong_password(auth)
-    answer, code = refused.answer, refused.code
-    assert answer.status == 401 and code == auth.bad_credentials_code, explain(
-        expected=f"HTTP 401 {auth.bad_credentials_code} for a wrong password (never 500)",
-        seen=f"{http_seen(answer)} {code or ''}".rstrip(),
+def test_auth_wrong_password_refused(auth_probe, facts, explain):
+    refused = facts.wrong_password(auth_probe)
+    assert refused.problem is None, explain(
+        expected=f"{refused.expected} for the probe account {auth_probe.probe_account.username!r} with "
+        "a wrong password (never 500)",
+        seen=refused.problem,
     )
 
 
 @pytest.mark.check("AUTH-TOKEN-CLAIMS")
 def test_auth_token_claims_sane(auth, facts, explain):
-    claims = facts.token_claims(auth)
-    missing = [k for k in ("sub", "iat", "exp") if claims is None or k not in claims.claims]
-    assert (
-        claims is not None and claims.error is None and not missing and claims.algorithm not in (None, "none")
-    ), explain(
-        expected="a signed JWT (alg not 'none') with sub, iat and exp",
-        seen="no access token"
-        if claims is None
-        else claims.error or f"alg {claims.algorithm!r}, missing {missing}",
+    read = facts.token_claims(auth)
+    claims = read.claims
+    wanted = tuple(dict.fromkeys((auth.claims.subject, *auth.claims.required)))
+    missing = [k for k in wanted if claims is None or k not in claims.claims]
+    assert claims is not None and claims.error is None, explain(
+        expected="a JWT access token", seen=read.why or (claims.error if claims else "")
+    )
+    assert not missing and claims.algorithm not in (None, "none"), explain(
+        expected=f"a signed JWT (alg not 'none') with the claims {', '.join(wanted)}",
+        seen=f"alg {claims.algorithm!r}, missing {', '.join(missing) or 'nothing'}",
     )
 
 
 @pytest.mark.check("AUTH-TOKEN-CLAIMS")
 def test_auth_token_lifetime_as_declared(auth, facts, threshold, explain):
     ttl, tolerance = threshold("token_ttl_s"), threshold("tolerance_s")
-    claims = facts.token_claims(auth)
-    lifetime = claims.lifetime_s if claims is not None else None
+    read = facts.token_claims(auth)
+    lifetime = read.claims.lifetime_s if read.claims is not None else None
     assert lifetime is not None and abs(lifetime - ttl) <= tolerance, explain(
         expected=f"an access token lifetime (exp - iat) of {ttl:g} s (within {tolerance:g} s)",
-        seen="no lifetime (no token, or no exp/iat)" if lifetime is None else f"lifetime {lifetime:.0f} s",
+        seen=read.why or "no exp/iat in the token" if lifetime is None else f"lifetime {lifetime:.0f} s",
     )
 
 
 @pytest.mark.check("AUTH-REFRESH")
 def test_auth_refresh_gives_working_token(auth_refresh, facts, explain):
     result = facts.refreshed(auth_refresh)
-    seen = f"refresh: {http_seen(result.answer)}"
-    if result.used is not None:
-        seen += f"; {auth_refresh.protected_url} with the new token: {http_seen(result.used)}"
-    ok = result.answer.status == 200 and result.token is not None
-    assert ok and (result.used is None or result.used.status == 200), explain(
-        expected=f"{auth_refresh.refresh_url} to exchange the refresh token for an access token "
-        "the API accepts",
-        seen=seen,
+    assert result.problem is None, explain(
+        expected=f"{auth_refresh.refresh_url} to exchange the refresh token (sent as "
+        f"{auth_refresh.refresh.send} {auth_refresh.refresh.field!r}) for an access token the API accepts",
+        seen=f"{result.problem}; {result.evidence}",
     )
 
 
@@ -85,11 +75,11 @@ def test_auth_refresh_gives_working_token(auth_refresh, facts, explain):
 def test_auth_rejects_invalid_token(invalid_token, facts, explain):
     auth, kind = invalid_token
     result = facts.invalid_token(auth, kind)
-    code = _TOKEN_CODES[kind]
-    assert result.answer is not None, explain(expected=f"a {kind} token to present", seen=result.error)
-    seen = f"{http_seen(result.answer)} {result.code or ''}".rstrip()
-    if result.answer.status is not None and 200 <= result.answer.status < 300:
-        seen += f": the {kind} token was accepted"
-    assert result.answer.status == 401 and result.code == code, explain(
-        expected=f"HTTP 401 {code} from {auth.protected_url} for a {kind} token", seen=seen
+    refusal = result.refusal
+    assert refusal is not None, explain(expected=f"a {kind} token to present", seen=result.error)
+    accepted = f": the {kind} token was accepted" if result.accepted else ""
+    assert refusal.problem is None, explain(
+        expected=f"{refusal.expected} from {auth.protected_url} for a {kind} token "
+        f"(presented as {auth.present.describe()})",
+        seen=f"{refusal.problem}{accepted}",
     )

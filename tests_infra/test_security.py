@@ -11,27 +11,39 @@ import pytest
 @pytest.mark.check("SEC-DEFAULT-SECRETS")
 def test_tokens_signed_with_placeholder_refused(security, facts, explain):
     forged = facts.placeholder_tokens(security)
-    assert forged.url is not None, explain(
-        expected="security protected_url (or [auth] protected_url)", seen="none declared"
+    assert forged.tried, explain(
+        expected="an [[auth]] entry with protected_url (its real token is re-signed)", seen="none declared"
     )
-    assert not forged.accepted, explain(
-        expected=f"{forged.url} to refuse tokens signed with documented placeholder secrets",
-        seen=f"a token signed with the placeholder {', '.join(forged.accepted)} was accepted: "
-        "the signing key is a default",
+    if forged.listed("could not run"):
+        pytest.fail(
+            explain(
+                expected="a real token of each service to re-sign with the placeholder secrets",
+                seen=f"could not run: {forged.listed('could not run')}",
+            ),
+            pytrace=False,
+        )
+    assert not forged.listed("accepted"), explain(
+        expected="every service to refuse its own token's claims signed with a documented placeholder secret",
+        seen=f"accepted, the signing key is a default: {forged.listed('accepted')}",
     )
 
 
 @pytest.mark.check("SEC-DEFAULT-CREDENTIALS")
 def test_default_credentials_refused(default_credential, facts, explain):
-    security, pair = default_credential
-    username, _, password = pair.partition(":")
-    tried = facts.default_login(security, username, password)
-    assert tried.url is not None, explain(
-        expected="security login_url (or an [auth] section)", seen="none declared"
-    )
-    assert not tried.got_token, explain(
-        expected=f"the published default login {username!r} refused at {tried.url}",
-        seen=f"HTTP {tried.answer.status}: the default credentials of {username!r} log in",
+    security, kind, value = default_credential
+    tried = facts.published_default(security, kind, value)
+    assert tried.tried, explain(expected=f"somewhere to try {tried.what}", seen="no entry declares one")
+    if tried.listed("could not run"):
+        pytest.fail(
+            explain(
+                expected=f"{tried.what} to be tried with each service's declared contract",
+                seen="could not run (the request's shape was refused, or nothing answered): "
+                + tried.listed("could not run"),
+            ),
+            pytrace=False,
+        )
+    assert not tried.listed("accepted"), explain(
+        expected=f"{tried.what} refused everywhere", seen=f"accepted: {tried.listed('accepted')}"
     )
 
 

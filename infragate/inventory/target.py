@@ -59,7 +59,7 @@ class Target:
     postgres: tuple[Postgres, ...] = ()
     redis: tuple[Redis, ...] = ()
     load: Load | None = None
-    auth: Auth | None = None
+    auth: tuple[Auth, ...] = ()  # [[auth]] entries; a single [auth] table is one entry named "auth"
     security: Security | None = None
     config: Config | None = None
     proxy: Proxy | None = None
@@ -165,6 +165,8 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
     if not isinstance(head, dict):
         raise InventoryError(f"{path}: target: expected a table, got {describe(head)}")
     data = {**head, **raw}
+    if isinstance(data.get("auth"), dict):  # today's single [auth] table: one entry named "auth"
+        data["auth"] = [data["auth"]]
     for key in ("name", "path"):
         if key in head:
             raise InventoryError(f"{path}: target.{key}: set by the file name, remove it")

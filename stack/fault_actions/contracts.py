@@ -120,6 +120,18 @@ def _chat_answers_error(ctx: Context) -> bool:
     return answer.status_code == 200 and "error" in answer.json()
 
 
+def _form_login_unlimited(ctx: Context) -> bool:
+    """True when 7 failed logins of one (observer) username in a row meet no 429."""
+    with _client() as client:
+        for _ in range(7):
+            answer = client.post(
+                _url(ctx, "form", "/token"), data={"username": "rate-limit-observer", "password": "wrong"}
+            )
+            if answer.status_code == 429:
+                return False
+    return True
+
+
 Observation = Callable[[Context], bool]
 
 # Fault name -> True while its effect is visible on the live service.
@@ -132,6 +144,7 @@ _OBSERVE: dict[str, Observation] = {
     "form-health-lying": _form_health_lies,
     "socketio-auth-disabled": lambda ctx: socketio_connects(ctx, None),
     "chat-backend-failing": _chat_answers_error,
+    "form-login-rate-limit-off": _form_login_unlimited,
 }
 if set(_OBSERVE) != set(config.CONTRACT_FAULTS):  # one place names the settings, one the observations
     raise RuntimeError("stack/fault_actions/contracts.py and config.CONTRACT_FAULTS name different faults")

@@ -11,7 +11,9 @@ import hmac
 import os
 import secrets
 import sqlite3
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -30,6 +32,10 @@ USERNAME = "demo"
 LLM_MODEL = "infragate-recorded-1"
 LLM_TIMEOUT_S = 30.0
 ITEMS = (("alpha", 3), ("beta", 5), ("gamma", 8))
+# Login rate limit: at most this many failed logins per username within the window;
+# further attempts (even with the right password) get 429 with Retry-After until the oldest one ages out.
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class Settings:
     health_failure_status: int
     llm_url: str
     llm_api_key: str
+    login_rate_limit: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +71,7 @@ class Settings:
             health_failure_status=int(file.get("HEALTH_FAILURE_STATUS", "503")),
             llm_url=os.environ["INFRAGATE_FORM_LLM_URL"].rstrip("/"),
             llm_api_key=os.environ["INFRAGATE_LOCAL_LLM_API_KEY"],
+            login_rate_limit=file.get("LOGIN_RATE_LIMIT", "true").lower() == "true",
         )
 
 
@@ -75,6 +83,42 @@ def _init_db(path: str) -> None:
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE IF NOT EXISTS items (name TEXT PRIMARY KEY, quantity INTEGER NOT NULL)")
         db.executemany("INSERT OR IGNORE INTO items VALUES (?, ?)", ITEMS)
+
+
+class LoginLimiter:
+    """A sliding window of failed logins per username (the account under attack), in process.
+
+    Not keyed by client address: uvicorn takes the client address from X-Forwarded-For when the peer is a
+    trusted proxy (127.0.0.1 by default), so on loopback any caller could reset a per-address limit with
+    a header it writes itself (what AUTH-RATE-LIMIT's spoofed X-Forwarded-For probe catches).
+    """
+
+    def __init__(self, max_failures: int, window_s: float) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and now - times[0] >= self.window_s:
+            times.popleft()
+        return times
+
+    def retry_after(self, key: str) -> int | None:
+        """Seconds until the next attempt is allowed, or None when it is allowed now."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent(key, now)
+            if len(times) < self.max_failures:
+                return None
+            return max(1, int(self.window_s - (now - times[0]) + 0.999))
+
+    def failed(self, key: str) -> None:
+        """Count one failed login."""
+        now = time.monotonic()
+        with self._lock:
+            self._recent(key, now).append(now)
 
 
 # Module level, not inside create_app: FastAPI resolves the (postponed) annotations of dependencies in
@@ -133,12 +177,24 @@ def create_app() -> FastAPI:
     app = FastAPI(title="infragate form-login service", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = cfg
 
+    limiter = LoginLimiter(LOGIN_MAX_FAILURES, LOGIN_WINDOW_S)
+
     @app.post("/token")
     def login(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict[str, str]:
-        """Form-encoded username + password -> {access_token, token_type}."""
+        """Form-encoded username + password -> {access_token, token_type}; 429 once over the limit."""
+        key = form.username
+        wait = limiter.retry_after(key) if cfg.login_rate_limit else None
+        if wait is not None:
+            raise HTTPException(
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                detail="Too many failed logins, try again later",
+                headers={"Retry-After": str(wait)},
+            )
         good_user = hmac.compare_digest(form.username, USERNAME)
         good_password = hmac.compare_digest(_hash(form.password, cfg.salt), cfg.password_hash)
         if not (good_user and good_password):
+            if cfg.login_rate_limit:
+                limiter.failed(key)
             raise HTTPException(
                 status_code=status.HTTP_401_UNAUTHORIZED,
                 detail="Incorrect username or password",
