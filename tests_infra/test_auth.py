@@ -76,10 +76,10 @@ def test_auth_rejects_invalid_token(invalid_token, facts, explain):
     auth, kind = invalid_token
     result = facts.invalid_token(auth, kind)
     refusal = result.refusal
-    assert refusal is not None, explain(expected=f"a {kind} token to present", seen=result.error)
+    assert refusal is not None, explain(expected=f"a token to present ({kind})", seen=result.error)
     accepted = f": the {kind} token was accepted" if result.accepted else ""
     assert refusal.problem is None, explain(
-        expected=f"{refusal.expected} from {auth.protected_url} for a {kind} token "
+        expected=f"{refusal.expected} from {auth.protected_url} for the token case {kind!r} "
         f"(presented as {auth.present.describe()})",
         seen=f"{refusal.problem}{accepted}",
     )

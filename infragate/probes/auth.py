@@ -26,10 +26,13 @@ from infragate.probes.exchange import Outgoing, send
 from infragate.probes.http import HttpAnswer
 
 __all__ = [
+    "RATE_LIMITED",
     "SHAPE_REFUSED",
     "LoginLedger",
     "LoginOutcome",
+    "Tokens",
     "fill_template",
+    "judge_login",
     "login",
     "login_request",
     "present",
