@@ -275,7 +275,7 @@ class LoginLedger:
             return True
 
     def summary(self) -> str:
-        """``drf 1, form 1 (budget 1 each)``, or an empty string when no login happened."""
+        """``admin 1, api 1 (budget 1 each)``, or an empty string when no login happened."""
         if not self.budget:
             return ""
         counts = ", ".join(f"{name} {self.spent.get(name, 0)}" for name in sorted(self.budget))
