@@ -46,7 +46,14 @@ from infragate.inventory.monitoring import (
 )
 from infragate.inventory.postgres import PgBackup, Postgres
 from infragate.inventory.redis import Redis
-from infragate.inventory.target import Target, components, find_inventory, load_target, resolve_threshold
+from infragate.inventory.target import (
+    Target,
+    components,
+    find_inventory,
+    load_target,
+    remedy_for,
+    resolve_threshold,
+)
 from infragate.inventory.tls import Tls, TlsEndpoint
 from infragate.inventory.websocket import WebSocket, WebSocketEndpoint
 
@@ -105,5 +112,6 @@ __all__ = [
     "components",
     "find_inventory",
     "load_target",
+    "remedy_for",
     "resolve_threshold",
 ]

@@ -36,7 +36,7 @@ from infragate.inventory.redis import Redis
 from infragate.inventory.tls import Tls
 from infragate.inventory.websocket import WebSocket
 
-__all__ = ["Target", "components", "find_inventory", "load_target", "resolve_threshold"]
+__all__ = ["Target", "components", "find_inventory", "load_target", "remedy_for", "resolve_threshold"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class Target:
     read_timeout: float = 10.0
     ca_bundle: LocalFile | None = None
     thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    # Your own runbook: failure messages name it after the remedy ([target] runbook = "https://...").
+    runbook: str = ""
+    # Remedies of your own, overriding the catalog's: "CHECK-ID" or "CHECK-ID/entry-name" -> text.
+    remedies: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     host: Host | None = None
     http: Http | None = None
     tls: Tls | None = None
@@ -121,6 +125,23 @@ def _check_thresholds(thresholds: Mapping[str, Any], where: str, catalog: Catalo
                     )
 
 
+def _check_remedies(remedies: Mapping[str, Any], catalog: Catalog) -> None:
+    """Keys of [remedies] are catalog ids (optionally ``/entry``); values are non-empty text."""
+    for key, text in remedies.items():
+        check_id = key.partition("/")[0]
+        if check_id not in catalog:
+            raise InventoryError(f"remedies.{key}: {check_id!r} is not a catalog check id")
+        if not isinstance(text, str) or not text.strip():
+            raise InventoryError(f"remedies.{key}: expected the remedy as text, got {describe(text)}")
+
+
+def remedy_for(target: Target, check_id: str, entry_name: str | None) -> str | None:
+    """The target's own remedy for a check on an entry (``ID/entry`` first, then ``ID``), or None."""
+    if entry_name is not None and f"{check_id}/{entry_name}" in target.remedies:
+        return target.remedies[f"{check_id}/{entry_name}"]
+    return target.remedies.get(check_id)
+
+
 def _read(path: Path) -> dict[str, Any]:
     """The file's TOML as a dict; every way reading or parsing fails is one InventoryError line."""
     try:
@@ -176,6 +197,7 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
         raise InventoryError(f"{path}: {exc}") from None
     try:
         _check_thresholds(target.thresholds, "", catalog)
+        _check_remedies(target.remedies, catalog)
         check_databases(target.migrations, {p.name for p in target.postgres})
     except InventoryError as exc:
         raise InventoryError(f"{path}: {str(exc).lstrip('.')}") from None
