@@ -119,11 +119,11 @@ def test_blackholed_target_costs_one_timeout_not_one_per_test(tmp_path: Path) ->
     assert len(cases) >= 9 and all(f is not None for f in failures)
     messages = [f.get("message", "") for f in failures if f is not None]
     fast = [m for m in messages if "(first seen in" in m]
-    # e0's two tests share one probe (cached); every other test fails at once naming e0's test. Behaviour,
-    # not a stopwatch: only one probe waited for its timeout (how long that takes is bench/dead_target.py).
-    assert len(fast) == len(cases) - 2, result.stdout[-2000:]
+    # Only e0's tests (they share one probe) may wait for the timeout; every other test fails at once
+    # naming the test that first saw it. Behaviour, not a stopwatch (durations: bench/dead_target.py).
     waited = [m for m in messages if m not in fast]
-    assert all("time" in m.lower() for m in waited), waited
+    assert 1 <= len(waited) <= 2 and all("time" in m.lower() for m in waited), result.stdout[-2000:]
+    assert len(fast) == len(cases) - len(waited)
 
 
 def test_wait_retries_readiness_then_fails_with_the_cause(tmp_path: Path) -> None:
