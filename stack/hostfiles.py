@@ -16,9 +16,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from stack import config, secretstore
+from stack import config, pg_backup, secretstore
 from stack.layout import LOOPBACK, PACKAGE_DIR, Layout
-from stack.parts import PG_DATABASE, PG_ROLE, Context, service_python
+from stack.parts import PG_BIN, PG_DATABASE, PG_ROLE, Context, service_python
 
 MIGRATIONS_SOURCE = PACKAGE_DIR / "migrations"
 SERVICE_SOURCE = PACKAGE_DIR / "service"
@@ -325,6 +325,8 @@ def ensure(ctx: Context) -> None:
     shutil.rmtree(app.sqlx, ignore_errors=True)
     shutil.copytree(SQLX_SOURCE, app.sqlx)
     sqlx_migrate(ctx, app.sqlx)
+    # The nightly backup of the migrated database (PG-BACKUP-DUMP, PG-RESTORE-DRILL restores it).
+    pg_backup.write(ctx.lay, PG_BIN, ctx.lay.pg / "sock", ctx.ports.postgres, PG_DATABASE)
 
 
 def _restore_revision(ctx: Context) -> None:

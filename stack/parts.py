@@ -290,6 +290,8 @@ class PostgresPart(Part):
                 f"ALTER ROLE {PG_ROLE} WITH LOGIN PASSWORD {password};",
                 # Read-only monitoring views (pg_stat_activity of every session) for the PG-* checks.
                 f"GRANT pg_monitor TO {PG_ROLE};",
+                # PG-RESTORE-DRILL restores the newest backup into a scratch database it creates and drops.
+                f"ALTER ROLE {PG_ROLE} CREATEDB;",
                 f"SELECT 'CREATE DATABASE {PG_DATABASE} OWNER {PG_ROLE}' WHERE NOT EXISTS "
                 f"(SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}') \\gexec",
                 f"\\connect {PG_DATABASE}",

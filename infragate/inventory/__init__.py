@@ -45,7 +45,7 @@ from infragate.inventory.monitoring import (
     PromQuery,
 )
 from infragate.inventory.postgres import PgBackup, Postgres
-from infragate.inventory.redis import Redis
+from infragate.inventory.redis import Redis, RedisKey
 from infragate.inventory.target import (
     Target,
     components,
@@ -96,6 +96,7 @@ __all__ = [
     "Prometheus",
     "Proxy",
     "Redis",
+    "RedisKey",
     "SchemaObjects",
     "Secret",
     "Security",

@@ -15,12 +15,19 @@ __all__ = ["PgBackup", "Postgres"]
 
 @dataclass(frozen=True)
 class PgBackup:
-    """Where a PostgreSQL server's backups land (PG-BACKUP-DUMP): the newest file must be recent."""
+    """Where a PostgreSQL server's backups land (PG-BACKUP-DUMP): the newest file must be recent.
+
+    PG-RESTORE-DRILL restores that file into a scratch database and compares row counts with the live
+    database: of ``tables`` ("schema.table" or "table" in public), else of every table the backup holds.
+    """
 
     dir: Path
     pattern: str = "*"
     max_backup_age_h: float | None = None
     min_bytes: int = 1
+    tables: tuple[str, ...] = ()
+    max_row_drift: Ratio | None = None
+    max_restore_s: float | None = None
 
 
 @dataclass(frozen=True)

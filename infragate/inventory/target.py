@@ -32,7 +32,7 @@ from infragate.inventory.load import Load
 from infragate.inventory.migrations import Migrations, Sqlite, check_databases
 from infragate.inventory.monitoring import Alertmanager, Grafana, Llm, Loki, Metrics, Prometheus
 from infragate.inventory.postgres import Postgres
-from infragate.inventory.redis import Redis
+from infragate.inventory.redis import Redis, check_registry_metrics
 from infragate.inventory.tls import Tls
 from infragate.inventory.websocket import WebSocket
 
@@ -199,6 +199,8 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
         _check_thresholds(target.thresholds, "", catalog)
         _check_remedies(target.remedies, catalog)
         check_databases(target.migrations, {p.name for p in target.postgres})
+        metrics_names = {m.name for m in target.metrics.endpoints} if target.metrics else set()
+        check_registry_metrics(target.redis, metrics_names)
     except InventoryError as exc:
         raise InventoryError(f"{path}: {str(exc).lstrip('.')}") from None
     for key in ("connect_timeout", "read_timeout"):

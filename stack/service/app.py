@@ -45,6 +45,11 @@ USERNAME = "demo"
 ALGORITHM = "HS256"
 REFRESH_TTL = 86400
 LATENCY_CACHE_S = 0.5
+# Runbook 002's WebSocket connection registry (HGETALL websocket_connections): one field per open session.
+WS_REGISTRY_KEY = "ws:connections"
+# Failed logins per client address in a fixed window: INCR, and EXPIRE on the window's first attempt.
+RATE_LIMIT_PREFIX = "ratelimit:login:"
+RATE_LIMIT_WINDOW_S = 60
 DEFAULT_CORS: dict[str, Any] = {
     "mode": "allow-list",
     "allow_origins": ["https://app.example.test", "http://localhost:3000"],
@@ -82,6 +87,9 @@ class Settings:
     redis_port: int = 18479
     access_ttl: int = 900
     chat_latency_ms: int = 800
+    instance: str = "sample-service"
+    # Generous on purpose: the self-tests' wrong-password probes from 127.0.0.1 must never reach it.
+    login_failures_per_window: int = 1000
     cors_file: Path | None = None
     latency_file: Path | None = None
     overrides_file: Path | None = None
@@ -102,6 +110,8 @@ class Settings:
             redis_port=int(_env("INFRAGATE_SERVICE_REDIS_PORT", "18479")),
             access_ttl=int(_env("INFRAGATE_SERVICE_ACCESS_TTL", "900")),
             chat_latency_ms=int(_env("INFRAGATE_SERVICE_CHAT_LATENCY_MS", "800")),
+            instance=_env("INFRAGATE_SERVICE_INSTANCE", "sample-service"),
+            login_failures_per_window=int(_env("INFRAGATE_SERVICE_LOGIN_FAILURES", "1000")),
             cors_file=_optional_path("INFRAGATE_SERVICE_CORS_FILE"),
             latency_file=_optional_path("INFRAGATE_SERVICE_LATENCY_FILE"),
             overrides_file=_optional_path("INFRAGATE_SERVICE_OVERRIDES_FILE"),
@@ -266,6 +276,9 @@ class State:
     latency: LatencyFault
     redis: aioredis.Redis | None = None
     alerts: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
+    # This instance's name in the connection registry (stable across restarts: at startup its fields
+    # left by a crashed predecessor are removed, since a fresh process holds no connection).
+    instance: str = "sample-service"
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
 
@@ -401,7 +414,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pg_port=overrides.pg_port or settings.pg_port,
     )
     cors = load_cors(settings.cors_file)
-    state = State(settings=settings, metrics=Metrics(), latency=LatencyFault(settings.latency_file))
+    state = State(
+        settings=settings,
+        metrics=Metrics(),
+        latency=LatencyFault(settings.latency_file),
+        instance=settings.instance,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -414,6 +432,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # A health check reports the first failure; retries would only delay it.
             retry=Retry(NoBackoff(), 0),
         )
+        await forget_own_sessions()
         try:
             yield
         finally:
@@ -486,8 +505,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return Response(page, media_type=CONTENT_TYPE_LATEST)
 
+    async def forget_own_sessions() -> None:
+        """Remove this instance's registry fields left by a predecessor that died with sessions open."""
+        assert state.redis is not None
+        try:
+            stale = [f async for f in state.redis.hscan_iter(WS_REGISTRY_KEY, match=f"{state.instance}:*")]
+            if stale:
+                await state.redis.hdel(WS_REGISTRY_KEY, *stale)
+        except (aioredis.RedisError, OSError):
+            pass  # Redis down at startup: the service still starts (health reports the cache)
+
+    async def register(session: str, path: str) -> None:
+        """Add an open WebSocket session to the registry (a Redis failure leaves the session running)."""
+        assert state.redis is not None
+        meta = json.dumps({"instance": state.instance, "path": path, "since": int(time.time())})
+        with contextlib.suppress(aioredis.RedisError, OSError):
+            await state.redis.hset(WS_REGISTRY_KEY, session, meta)
+
+    async def unregister(session: str) -> None:
+        assert state.redis is not None
+        with contextlib.suppress(aioredis.RedisError, OSError):
+            await state.redis.hdel(WS_REGISTRY_KEY, session)
+
+    async def too_many_failures(client: str) -> bool:
+        """Count a failed login of ``client`` in its window; True when the window's limit is exceeded.
+
+        Fails open: with Redis unavailable logins go on unlimited (the health page reports the cache).
+        """
+        assert state.redis is not None
+        key = f"{RATE_LIMIT_PREFIX}{client}"
+        try:
+            pipe = state.redis.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, RATE_LIMIT_WINDOW_S, nx=True)  # the window starts at its first failure
+            failures, _ = await pipe.execute()
+        except (aioredis.RedisError, OSError):
+            return False
+        return int(failures) > settings.login_failures_per_window
+
     @app.post("/auth/login")
-    async def login(body: LoginIn) -> dict[str, Any]:
+    async def login(body: LoginIn, request: Request) -> Any:
         # Constant-time comparisons on both fields: no timing oracle on the username either.
         user_ok = hmac.compare_digest(body.username.encode(), USERNAME.encode())
         password_ok = hmac.compare_digest(body.password.encode(), settings.app_password.encode())
@@ -497,6 +554,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not (user_ok and password_ok):
             if overrides.failed_login_crashes:
                 raise RuntimeError("failed-login audit sink unavailable")
+            client = request.client.host if request.client else "unknown"
+            if await too_many_failures(client):
+                return JSONResponse(
+                    {"detail": {"code": "TOO_MANY_ATTEMPTS", "message": "too many failed logins"}},
+                    status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                    headers={"Retry-After": str(RATE_LIMIT_WINDOW_S)},
+                )
             raise _auth_error("INVALID_CREDENTIALS", "invalid username or password")
         return {
             "access_token": issue_token(settings, subject, "access", settings.access_ttl),
@@ -572,6 +636,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return list(state.alerts)
 
     async def echo(websocket: WebSocket) -> None:
+        session = f"{state.instance}:{uuid.uuid4().hex}"
+        await register(session, websocket.url.path)
         state.metrics.ws_active.inc()
         try:
             while True:
@@ -586,7 +652,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except WebSocketDisconnect:
             pass
         finally:
+            # Gauge first, then the registry: each says the session is gone as soon as it can.
             state.metrics.ws_active.dec()
+            await unregister(session)
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
