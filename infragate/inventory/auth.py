@@ -37,6 +37,7 @@ __all__ = [
     "Security",
     "TokenPaths",
     "TokenPresentation",
+    "UsersTable",
     "auth_entry",
 ]
 
@@ -198,6 +199,31 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class UsersTable:
+    """AUTH-ADMIN-EXISTS: the service's admin account, seen by logging in or in its users table.
+
+    ``password_env``: the admin logs in through this entry's login contract (its own account, never the
+    service account); ``database`` (a ``[[postgres]]`` name) with ``table`` and columns: one read-only
+    query finds the admin's row and reads its active (and admin) flag. Declare either or both.
+    """
+
+    admin: str = "admin"
+    name: str = "users"
+    password_env: Secret | None = None
+    database: str | None = None
+    table: str = "users"  # schema-qualified or not: "public.users"
+    username_column: str = "username"
+    active_column: str | None = "is_active"
+    admin_column: str | None = "is_admin"
+
+    def __post_init__(self) -> None:
+        if self.password_env is None and self.database is None:
+            raise Invalid(
+                "users", "declare how to find the admin: password_env (a login) or database (its users table)"
+            )
+
+
+@dataclass(frozen=True)
 class Auth:
     """Token authentication of a service: its account, its login, refresh, claims and error contract.
 
@@ -230,6 +256,7 @@ class Auth:
     api_keys: tuple[ApiKey, ...] = ()
     signing_secret_env: Secret | None = None
     ca_bundle: LocalFile | None = None
+    users: UsersTable | None = None
 
     def __post_init__(self) -> None:
         if self.max_logins < 1:

@@ -30,6 +30,7 @@ __all__ = [
     "HostService",
     "Port",
     "Proxy",
+    "ProxyUpload",
     "WsLocation",
 ]
 
@@ -141,6 +142,28 @@ class WsLocation:
 
 
 @dataclass(frozen=True)
+class ProxyUpload:
+    """CONFIG-UPLOAD-LIMITS: the proxy's ``client_max_body_size`` in effect at ``location`` (as written in
+    nginx.conf; inherited from its server and http blocks, nginx's default 1m when none sets it) must be
+    at least the application's upload limit: ``max_bytes``, or ``key`` read from the application's
+    settings file ``settings`` (``format`` toml, json or env; the value is a number of ``unit``s, or
+    a size such as ``10M``).
+    """
+
+    name: str
+    location: str
+    settings: Path | None = None
+    format: Literal["toml", "json", "env"] = "env"
+    key: str = "MAX_FILE_SIZE"
+    unit: Literal["bytes", "KiB", "MiB", "GiB", "kB", "MB", "GB"] = "bytes"
+    max_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.settings is None) == (self.max_bytes is None):
+            raise Invalid("settings", "declare the application's limit: settings (with key) or max_bytes")
+
+
+@dataclass(frozen=True)
 class Proxy:
     """The nginx reverse proxy on the host: its configuration file, tested with ``nginx -t`` / ``-T``."""
 
@@ -149,6 +172,7 @@ class Proxy:
     nginx_prefix: Path | None = None
     nginx_binary: str = "nginx"
     websocket_locations: tuple[WsLocation, ...] = ()
+    upload: tuple[ProxyUpload, ...] = ()
 
 
 @dataclass(frozen=True)

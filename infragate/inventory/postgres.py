@@ -8,9 +8,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from infragate.inventory._validate import PortNumber, Ratio, Secret
+from infragate.inventory._validate import Invalid, PortNumber, Ratio, Secret
 
-__all__ = ["PgBackup", "Postgres"]
+__all__ = ["PgBackup", "Postgres", "Tenants"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,30 @@ class PgBackup:
     tables: tuple[str, ...] = ()
     max_row_drift: Ratio | None = None
     max_restore_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Tenants:
+    """AUTH-TENANT-SCHEMA: one schema per active user, each with every table of the template schema.
+
+    A user's schema is named by ``schema_template`` (``{id}`` is the user's ``id_column`` value) or read
+    from ``schema_column``. Tables named in ``ignore_tables`` are left out of the comparison.
+    """
+
+    template_schema: str
+    name: str = "tenants"
+    users_table: str = "users"  # schema-qualified or not: "public.users"
+    id_column: str = "id"
+    active_column: str | None = "is_active"
+    schema_template: str | None = "tenant_{id}"
+    schema_column: str | None = None
+    ignore_tables: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.schema_column is not None:
+            return
+        if self.schema_template is None or "{id}" not in self.schema_template:
+            raise Invalid("schema_template", 'must contain "{id}" (or declare schema_column)')
 
 
 @dataclass(frozen=True)
@@ -61,3 +85,4 @@ class Postgres:
     max_db_mb: float | None = None
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     backup: PgBackup | None = None
+    tenants: Tenants | None = None
