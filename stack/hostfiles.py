@@ -16,13 +16,15 @@ import subprocess
 import time
 from pathlib import Path
 
-from stack import config, pg_backup, secretstore
+from stack import config, pg_backup, secretstore, tenants
 from stack.layout import LOOPBACK, PACKAGE_DIR, Layout
 from stack.parts import PG_BIN, PG_DATABASE, PG_ROLE, Context, service_python
 
 MIGRATIONS_SOURCE = PACKAGE_DIR / "migrations"
 SERVICE_SOURCE = PACKAGE_DIR / "service"
 SQLX_SOURCE = PACKAGE_DIR / "sqlx_migrations"
+# The application's upload limit (MAX_FILE_SIZE): the service's default and the deployed .env agree.
+UPLOAD_MAX_BYTES = 1048576
 
 SETTINGS_TOML = """\
 # Sample service settings (runbook 004's settings/production.toml).
@@ -45,6 +47,7 @@ DATABASE_URL=
 SECRET_KEY=
 OLLAMA_URL=
 DB_POOL_SIZE=
+MAX_FILE_SIZE=
 """
 
 REQUIREMENTS = """\
@@ -144,6 +147,8 @@ def env_text(ctx: Context) -> str:
         f"OLLAMA_URL=http://{LOOPBACK}:11434\n"
         # Text, as every .env value: CONFIG-REQUIRED-SETTINGS must read it as the number 5 (issue 10).
         'DB_POOL_SIZE="5"\n'
+        # Runbook 002's upload limit in bytes; the sample service takes the same (stack/service/app.py).
+        f"MAX_FILE_SIZE={UPLOAD_MAX_BYTES}\n"
     )
 
 
@@ -322,6 +327,8 @@ def ensure(ctx: Context) -> None:
     write_migrations(app)
     _restore_revision(ctx)
     alembic(ctx, "upgrade", "head")
+    # The accounts and per-user tenant schemas (AUTH-ADMIN-EXISTS, AUTH-TENANT-SCHEMA).
+    tenants.ensure(ctx)
     shutil.rmtree(app.sqlx, ignore_errors=True)
     shutil.copytree(SQLX_SOURCE, app.sqlx)
     sqlx_migrate(ctx, app.sqlx)

@@ -617,6 +617,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elapsed_ms = round((time.perf_counter() - start) * 1000)
         return {"reply": f"echo: {body.message[:200]}", "latency_ms": elapsed_ms}
 
+    # Runbook 002's upload limit (MAX_FILE_SIZE, bytes); stack/hostfiles.py writes the same in the .env.
+    upload_limit = int(os.environ.get("MAX_FILE_SIZE", "1048576"))
+
+    def file_too_large(size: int) -> JSONResponse:
+        # Runbook 002's documented error.
+        message = f"Fichier trop volumineux ({size} bytes, max {upload_limit})"
+        return JSONResponse({"error": {"code": "FILE_TOO_LARGE", "message": message}}, status_code=413)
+
+    @api.post("/upload")
+    async def upload(request: Request) -> Response:
+        """One file (multipart field ``file``, or the raw body) up to MAX_FILE_SIZE; counted, never kept."""
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > upload_limit + 65536:  # far above even with multipart framing: refuse unread
+            return file_too_large(declared)
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            async with request.form(max_files=1, max_fields=10) as form:  # closes the spooled file
+                part = form.get("file")
+                if part is None or isinstance(part, str):
+                    detail = {"code": "NO_FILE", "message": "multipart field 'file' holds no file"}
+                    return JSONResponse({"error": detail}, status_code=400)
+                size = part.size or 0
+        else:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > upload_limit:  # a chunked body has no length to refuse it by
+                    return file_too_large(size)
+        if size > upload_limit:
+            return file_too_large(size)
+        return JSONResponse({"received_bytes": size, "stored": False})
+
     app.include_router(api)
 
     @app.post("/hooks/alertmanager", include_in_schema=False)
