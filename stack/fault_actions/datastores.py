@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 import redis
 
-from stack import proc, secretstore
+from stack import probes, proc, secretstore
 from stack.faults import Action, FaultError
 from stack.layout import LOOPBACK, REPO_ROOT
 from stack.parts import BASE_ENV, PG_BIN, PG_DATABASE, PG_ROLE, Context, service_python
@@ -45,6 +45,13 @@ QUEUE_KEY = "infragate:fault:queue"
 DRIFT_SETTING, DRIFT_VALUE = "work_mem", "64MB"
 STALE_BACKUP = "appdb-old.dump"
 STALE_AGE_S = 3 * 24 * 3600
+# PG-RESTORE-DRILL: the newest backup cut in half (a disk that filled up during the dump).
+CORRUPT_BACKUP = "appdb-corrupt.dump"
+# REDIS-WS-REGISTRY / REDIS-RATE-LIMIT-KEYS: the sample service's keys (stack/service/app.py).
+WS_REGISTRY_KEY = "ws:connections"
+REGISTRY_HOLDER = "ws-registry-holder"
+REGISTRY_SESSIONS = 5  # open sessions the registry loses: more than the check's max_drift of 2
+IMMORTAL_KEY = "ratelimit:login:203.0.113.7"
 
 # ---------------------------------------------------------------------------- connections
 
@@ -172,6 +179,65 @@ def _drop_table(table: str) -> Callable[[Context], None]:
         _psql(ctx, f"DROP TABLE IF EXISTS {table}")
 
     return drop
+
+
+def _redis_do(*command: str) -> Callable[[Context], Any]:
+    def run(ctx: Context) -> Any:
+        client = _redis(ctx)
+        try:
+            return client.execute_command(*command)  # type: ignore[no-untyped-call]
+        finally:
+            client.close()
+
+    return run
+
+
+def _registry_type(ctx: Context) -> str:
+    raw = _redis_do("TYPE", WS_REGISTRY_KEY)(ctx)
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def _ws_active(ctx: Context) -> float:
+    """The sample service's ws_connections_active gauge (-1 when unreadable)."""
+    try:
+        _, body = probes.http_get(ctx.ports.service, "/metrics")
+    except OSError:
+        return -1.0
+    for line in body.decode().splitlines():
+        if line.startswith("ws_connections_active "):
+            return float(line.split()[1])
+    return -1.0
+
+
+def _registry_size(ctx: Context) -> int:
+    return int(_redis_do("HLEN", WS_REGISTRY_KEY)(ctx)) if _registry_type(ctx) == "hash" else 0
+
+
+def _hold_and_forget_sessions(ctx: Context) -> None:
+    """Hold REGISTRY_SESSIONS WebSocket sessions (registered by the service), then delete the registry."""
+    if proc.recorded(ctx.lay.fault_state, REGISTRY_HOLDER) is None:
+        argv = [service_python(), "-m", "stack.fault_actions.ws_holder"]
+        argv += [f"ws://{LOOPBACK}:{ctx.ports.service}/ws", str(REGISTRY_SESSIONS)]
+        log = ctx.lay.logs / f"fault-{REGISTRY_HOLDER}.log"
+        pid = proc.spawn(argv, log=log, env={**BASE_ENV, "PYTHONPATH": str(REPO_ROOT)}, cwd=REPO_ROOT)
+        if proc.record(ctx.lay.fault_state, REGISTRY_HOLDER, pid) is None:
+            raise FaultError(f"{REGISTRY_HOLDER}: helper exited at once (see {log})")
+    if not proc.wait_until(lambda: _registry_size(ctx) >= REGISTRY_SESSIONS, LIVE_TIMEOUT):
+        raise FaultError(f"the service did not register {REGISTRY_SESSIONS} sessions in {WS_REGISTRY_KEY}")
+    _redis_do("DEL", WS_REGISTRY_KEY)(ctx)
+
+
+def _registry_lost(ctx: Context) -> bool:
+    return _ws_active(ctx) >= REGISTRY_SESSIONS and _registry_size(ctx) + REGISTRY_SESSIONS <= _ws_active(ctx)
+
+
+def _registry_consistent(ctx: Context) -> bool:
+    return _registry_type(ctx) in ("hash", "none") and abs(_registry_size(ctx) - _ws_active(ctx)) <= 2
+
+
+def _drop_wrong_registry(ctx: Context) -> None:
+    if _registry_type(ctx) == "string":
+        _redis_do("DEL", WS_REGISTRY_KEY)(ctx)
 
 
 # ---------------------------------------------------------------------------- PostgreSQL probes
@@ -332,6 +398,20 @@ def _newest_backup_age_h(ctx: Context) -> float:
     if not files:
         return float("inf")
     return (time.time() - max(p.stat().st_mtime for p in files)) / 3600
+
+
+def _corrupt_backup(ctx: Context) -> None:
+    """The newest dump's first half as the newest file: pg_restore meets the end of the file."""
+    files = [p for p in _backups(ctx).glob("appdb-*.dump") if p.is_file() and p.name != CORRUPT_BACKUP]
+    if not files:
+        raise FaultError(f"no backup in {_backups(ctx)} to corrupt")
+    newest = max(files, key=lambda p: p.stat().st_mtime).read_bytes()
+    (_backups(ctx) / CORRUPT_BACKUP).write_bytes(newest[: len(newest) // 2])
+
+
+def _newest_backup_name(ctx: Context) -> str | None:
+    files = [p for p in _backups(ctx).glob("appdb-*.dump") if p.is_file()]
+    return max(files, key=lambda p: p.stat().st_mtime).name if files else None
 
 
 # ---------------------------------------------------------------------------- Redis faults
@@ -525,6 +605,40 @@ ACTIONS: dict[str, Action] = {
         healthy=lambda ctx: _newest_backup_age_h(ctx) < 26,
         on_apply=_stale_backups,
         on_heal=_restore_backups,
+    ),
+    "pg-backup-corrupt": Action(
+        needs=("postgres",),
+        broken=lambda ctx: _newest_backup_name(ctx) == CORRUPT_BACKUP,
+        healthy=lambda ctx: not (_backups(ctx) / CORRUPT_BACKUP).exists(),
+        on_apply=_corrupt_backup,
+        on_heal=lambda ctx: (_backups(ctx) / CORRUPT_BACKUP).unlink(missing_ok=True),
+    ),
+    "redis-ws-registry-lost": Action(
+        needs=("redis", "service"),
+        broken=_registry_lost,
+        healthy=lambda ctx: (
+            proc.recorded(ctx.lay.fault_state, REGISTRY_HOLDER) is None
+            and _ws_active(ctx) < REGISTRY_SESSIONS
+            and _registry_consistent(ctx)
+        ),
+        on_apply=_hold_and_forget_sessions,
+        on_heal=_stop_helper(REGISTRY_HOLDER),
+    ),
+    "redis-ws-registry-wrong-type": Action(
+        needs=("redis",),
+        broken=lambda ctx: _registry_type(ctx) == "string",
+        healthy=lambda ctx: _registry_type(ctx) in ("hash", "none"),
+        # A string where the service keeps its hash: its HSETs now fail (WRONGTYPE), sessions still work.
+        on_apply=_then(_redis_do("DEL", WS_REGISTRY_KEY), _redis_do("SET", WS_REGISTRY_KEY, "stale")),
+        on_heal=_drop_wrong_registry,
+    ),
+    "redis-rate-limit-key-immortal": Action(
+        needs=("redis",),
+        broken=lambda ctx: _redis_do("TTL", IMMORTAL_KEY)(ctx) == -1,
+        healthy=lambda ctx: not _redis_do("EXISTS", IMMORTAL_KEY)(ctx),
+        # A limiter that INCRs and forgets its EXPIRE: the address stays counted (and blocked) forever.
+        on_apply=_redis_do("SET", IMMORTAL_KEY, "7"),
+        on_heal=_redis_do("DEL", IMMORTAL_KEY),
     ),
     "redis-eviction-policy-changed": Action(
         needs=("redis",),
