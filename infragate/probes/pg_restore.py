@@ -242,9 +242,8 @@ def drill(
         with admin:
             admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(scratch)))
     except psycopg.Error as exc:
-        return RestoreDrill(
-            backup, scratch, error=f"could not create a scratch database: {describe_error(exc)}"
-        )
+        # Nothing was created, so nothing to drop: no scratch name in the result.
+        return RestoreDrill(backup, error=f"could not create a scratch database: {describe_error(exc)}")
     restored, error = False, None
     counts: tuple[TableCount, ...] = ()
     skipped: tuple[str, ...] = ()
