@@ -213,6 +213,7 @@ class UsersTable:
     database: str | None = None
     table: str = "users"  # schema-qualified or not: "public.users"
     username_column: str = "username"
+    # "" when the table has no such column (TOML has no null).
     active_column: str | None = "is_active"
     admin_column: str | None = "is_admin"
 

@@ -42,7 +42,7 @@ class Tenants:
     name: str = "tenants"
     users_table: str = "users"  # schema-qualified or not: "public.users"
     id_column: str = "id"
-    active_column: str | None = "is_active"
+    active_column: str | None = "is_active"  # "": every row of users_table is an active user
     schema_template: str | None = "tenant_{id}"
     schema_column: str | None = None
     ignore_tables: tuple[str, ...] = ()

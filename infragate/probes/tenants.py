@@ -84,8 +84,8 @@ def admin_row(
     if not rows:
         return AdminRow(found=False)
     # Two rows for one username: any active admin among them counts (a unique index normally forbids it).
-    active = None if active_column is None else any(bool(r[0]) for r in rows)
-    admin = None if admin_column is None else any(bool(r[1]) for r in rows)
+    active = None if not active_column else any(bool(r[0]) for r in rows)
+    admin = None if not admin_column else any(bool(r[1]) for r in rows)
     return AdminRow(True, active, admin)
 
 
