@@ -67,8 +67,15 @@ load: setup
 	@$(LOCAL_ENV); $(PY) -m pytest tests_load --host=$(HOST) $(PYTEST_ARGS)
 
 # Our tests. The end-to-end tests start the stack themselves and stop what they started.
+# Offline unit tests in parallel (independent: temporary dirs, loopback ports of their own), then the
+# end-to-end and load tests serially (they share one reference stack). Both always run; the worst exit
+# code wins, and pytest's exit 5 (no test ran) is a failure like any other.
 test: setup
-	$(PY) -m pytest selftest/unit selftest/e2e selftest/load -p no:cacheprovider $(PYTEST_ARGS)
+	@unit=0; stack=0; \
+	$(PY) -m pytest selftest/unit -n 2 -p no:cacheprovider $(PYTEST_ARGS) || unit=$$?; \
+	$(PY) -m pytest selftest/e2e selftest/load -p no:cacheprovider $(PYTEST_ARGS) || stack=$$?; \
+	echo "make test: unit tests exit $$unit, end-to-end and load tests exit $$stack"; \
+	[ $$unit -eq 0 ] && [ $$stack -eq 0 ]
 
 test-unit: setup
 	$(PY) -m pytest selftest/unit -p no:cacheprovider $(PYTEST_ARGS)
