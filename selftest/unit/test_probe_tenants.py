@@ -2,19 +2,24 @@
 
 The cluster is ``test_probe_datastores``'s throw-away one (loopback, trust auth); each test builds its
 own users table and schemas in a fresh database. Also: the inventory shapes of ``[[auth]] users`` and
-``[[postgres]] tenants``.
+``[[postgres]] tenants``, and the admin's own login through an auth contract (a loopback server).
 """
 
 from __future__ import annotations
 
+import http.server
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from infragate.inventory import InventoryError, load_target
+from infragate.inventory import Auth, InventoryError, build, load_target
 from infragate.probes import tenants
+from infragate.probes._base import Timeout
+from infragate.probes.auth import LoginLedger
+from selftest.unit.servers import http_server
 from selftest.unit.test_probe_datastores import pg_port
 
 __all__ = ["pg_port"]  # the module-scoped cluster fixture, reused here
@@ -178,3 +183,56 @@ def test_inventory_rejects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text
     monkeypatch.setenv("T_PW", "pw")
     with pytest.raises(InventoryError, match=words):
         _load(tmp_path, text)
+
+
+# ---------------------------------------------------------------------------- the admin's own login
+
+
+def _login_server(req: http.server.BaseHTTPRequestHandler) -> None:
+    sent = json.loads(req.rfile.read(int(req.headers["Content-Length"])))
+    ok = sent == {"username": "root", "password": "admin-secret"}
+    body = json.dumps({"access_token": "a.b.c"} if ok else {"detail": {"code": "INVALID_CREDENTIALS"}})
+    req.send_response(200 if ok else 401)
+    req.send_header("Content-Type", "application/json")
+    req.send_header("Content-Length", str(len(body)))
+    req.end_headers()
+    req.wfile.write(body.encode())
+
+
+class _Ctx:
+    """The part of the facts context the admin login uses: timeouts, trust and the run's login ledger."""
+
+    timeout = Timeout(2.0, 5.0)
+
+    def __init__(self) -> None:
+        self.ledger = LoginLedger()
+
+    def trust(self, entry: object) -> None:
+        return None
+
+    def get(self, name: str, *args: object) -> object:
+        assert name == "login_ledger"
+        return self.ledger
+
+
+@pytest.mark.parametrize(("password", "logged_in"), [("admin-secret", True), ("stale-secret", False)])
+def test_admin_login_once_through_the_contract(
+    monkeypatch: pytest.MonkeyPatch, password: str, logged_in: bool
+) -> None:
+    monkeypatch.setenv("T_PW", "svc-secret")
+    monkeypatch.setenv("T_ADMIN_PW", password)
+    ctx = _Ctx()
+    with http_server(_login_server) as port:
+        spec = {
+            "login_url": f"http://127.0.0.1:{port}/auth/login",
+            "username": "svc",
+            "password_env": "T_PW",
+            "users": {"admin": "root", "password_env": "T_ADMIN_PW"},
+        }
+        auth = build(Auth, spec, "auth[0]", Path("."))
+        assert auth.users is not None
+        first = tenants.admin_login(ctx, auth, auth.users)  # type: ignore[arg-type]
+        again = tenants.admin_login(ctx, auth, auth.users)  # type: ignore[arg-type]
+    assert (first.problem is None) == logged_in and password not in first.evidence
+    assert again.problem is not None and "budget spent" in again.problem  # one login per run, never two
+    assert ctx.ledger.summary() == "auth/root 1 (budget 1 each)"
