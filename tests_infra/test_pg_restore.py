@@ -20,7 +20,8 @@ def _name(drill) -> str:
 @pytest.mark.check("PG-RESTORE-DRILL")
 def test_postgres_newest_backup_restores(pg_backup, facts, threshold, explain):
     drill = _drill(pg_backup, facts, threshold)
-    skipped = f" (extensions not created: {', '.join(drill.skipped_extensions)})" if drill.skipped_extensions else ""
+    names = ", ".join(drill.skipped_extensions)
+    skipped = f" (extensions not created: {names})" if names else ""
     seen = (
         f"restore of {_name(drill)} failed: {drill.error}{skipped}"
         if not drill.restored
@@ -35,7 +36,7 @@ def test_postgres_newest_backup_restores(pg_backup, facts, threshold, explain):
 def test_postgres_restored_row_counts_match_live(pg_backup, facts, threshold, explain):
     drill = _drill(pg_backup, facts, threshold)
     limit = threshold("max_row_drift", pg_backup.backup)
-    off = [t for t in drill.tables if t.drift > limit]
+    off = drill.drifting(limit)
     seen = (
         f"restore of {_name(drill)} failed: {drill.error}"
         if not drill.restored

@@ -121,6 +121,10 @@ class RestoreDrill:
     elapsed_s: float = 0.0
     unreachable: bool = False
 
+    def drifting(self, max_drift: float) -> tuple[TableCount, ...]:
+        """Tables whose restored row count is further than ``max_drift`` (a ratio) from the live one."""
+        return tuple(t for t in self.tables if t.drift > max_drift)
+
 
 def find_tool(name: str) -> str | None:
     """A PostgreSQL client binary on PATH, else the newest Debian cluster's."""
