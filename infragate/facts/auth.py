@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from infragate.facts import Context, fact, host_side, url_endpoint
 from infragate.inventory.auth import auth_entry
-from infragate.probes import api, postgres
+from infragate.probes import api
 from infragate.probes import auth as contract
 from infragate.probes.conditions import evidence
 from infragate.probes.exchange import Outgoing, send
 from infragate.probes.http import HttpAnswer
 
 if TYPE_CHECKING:
-    from infragate.inventory import Auth, Postgres, Security
+    from infragate.inventory import Auth
     from infragate.inventory.auth import ApiKey, ErrorCase
 
-__all__ = ["authorized", "login_outgoing"]
+__all__ = ["authorized", "key_secrets", "login_outgoing", "protected", "secrets_of", "with_key"]
 
 _WRONG_PASSWORD = "infragate-wrong-password"
 _WRONG_KEY = "infragate-wrong-key"
@@ -40,7 +40,7 @@ def _attr_url(attr: str) -> Any:
     return lambda entry, *_: url_endpoint(getattr(entry, attr) or "")
 
 
-def _secrets(auth: Auth) -> tuple[str, ...]:
+def secrets_of(auth: Auth) -> tuple[str, ...]:
     found = [auth.password_env.value]
     if auth.signing_secret_env is not None:
         found.append(auth.signing_secret_env.value)
@@ -82,7 +82,7 @@ def login(ctx: Context, auth: Auth) -> contract.LoginOutcome:
         return contract.LoginOutcome(None, contract.Tokens(None, None, None), why, why)
     out = login_outgoing(auth, auth.username, auth.password_env.value)
     return contract.login(
-        out, auth.tokens, timeout=ctx.timeout, cafile=ctx.trust(auth), secrets=_secrets(auth)
+        out, auth.tokens, timeout=ctx.timeout, cafile=ctx.trust(auth), secrets=secrets_of(auth)
     )
 
 
@@ -132,7 +132,7 @@ def wrong_password(ctx: Context, auth: Auth) -> Refusal:
     assert auth.probe_account is not None, "parametrized only with entries that declare probe_account"
     out = login_outgoing(auth, auth.probe_account.username, _WRONG_PASSWORD)
     answer = send(out, timeout=ctx.timeout, cafile=ctx.trust(auth))
-    return _refusal(answer, auth.errors.bad_credentials, _secrets(auth))
+    return _refusal(answer, auth.errors.bad_credentials, secrets_of(auth))
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def token_claims(ctx: Context, auth: Auth) -> ClaimsRead:
     return ClaimsRead(api.read_claims(outcome.tokens.access))
 
 
-def _protected(ctx: Context, auth: Auth, token: str | None) -> HttpAnswer:
+def protected(ctx: Context, auth: Auth, token: str | None) -> HttpAnswer:
     out = Outgoing(auth.protected_url or "")
     if token is not None:
         out = contract.present(out, auth.present, token)
@@ -171,7 +171,7 @@ class Refreshed:
 def refreshed(ctx: Context, auth: Auth) -> Refreshed:
     """Send the login's refresh token the declared way, then present the new access token."""
     outcome: contract.LoginOutcome = ctx.get("login", auth)
-    secrets = _secrets(auth)
+    secrets = secrets_of(auth)
     if outcome.tokens.refresh is None:
         return Refreshed(
             outcome.evidence, f"no refresh token at {auth.tokens.refresh!r} of the login: {outcome.evidence}"
@@ -190,7 +190,7 @@ def refreshed(ctx: Context, auth: Auth) -> Refreshed:
         return Refreshed(seen, f"no access token at {auth.refresh_tokens.access!r}")
     if auth.protected_url is None:
         return Refreshed(seen, None)
-    used = _protected(ctx, auth, new)
+    used = protected(ctx, auth, new)
     seen += f"; {auth.protected_url} with the new token: {evidence(used, secrets)}"
     ok = used.status is not None and 200 <= used.status < 300
     return Refreshed(seen, None if ok else "the new access token is refused")
@@ -228,9 +228,9 @@ def invalid_token(ctx: Context, auth: Auth, kind: str) -> InvalidTokenAnswer:
             token = api.unsigned(real)
         elif auth.signing_secret_env is not None:
             token = api.expired(real, auth.signing_secret_env.value)
-    answer = _protected(ctx, auth, token)
+    answer = protected(ctx, auth, token)
     case = getattr(auth.errors, _CASE[kind])
-    return InvalidTokenAnswer(kind, _refusal(answer, case, _secrets(auth) + ((token,) if token else ())))
+    return InvalidTokenAnswer(kind, _refusal(answer, case, secrets_of(auth) + ((token,) if token else ())))
 
 
 # ---------------------------------------------------------------------------- API keys, rate limit
@@ -250,11 +250,11 @@ class KeyAnswer:
         return self.answer.status is not None and 200 <= self.answer.status < 300
 
 
-def _key_secrets(entry: ApiKey) -> tuple[str, ...]:
+def key_secrets(entry: ApiKey) -> tuple[str, ...]:
     return (entry.key_env.value,)
 
 
-def _with_key(ctx: Context, entry: ApiKey, url: str, key: str | None) -> HttpAnswer:
+def with_key(ctx: Context, entry: ApiKey, url: str, key: str | None) -> HttpAnswer:
     out = Outgoing(url)
     if key is not None:
         out = contract.present(out, entry.placement, key)
@@ -273,8 +273,8 @@ def api_key_answer(ctx: Context, entry: ApiKey, url: str, case: str) -> KeyAnswe
     else:
         key = entry.published_keys[int(case.removeprefix("published-"))]
         shown = f"the published default key {key!r}"
-    answer = _with_key(ctx, entry, url, key)
-    return KeyAnswer(shown, answer, evidence(answer, _key_secrets(entry)))
+    answer = with_key(ctx, entry, url, key)
+    return KeyAnswer(shown, answer, evidence(answer, key_secrets(entry)))
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,7 @@ def login_burst(ctx: Context, auth: Auth) -> Burst:
     # The checks that need a login or a refusal first: the burst spends this client's attempts.
     ctx.get("login", auth)
     ctx.get("wrong_password", auth)
-    limit, probe, secrets = auth.rate_limit, auth.probe_account, _secrets(auth)
+    limit, probe, secrets = auth.rate_limit, auth.probe_account, secrets_of(auth)
     out = login_outgoing(auth, probe.username, _WRONG_PASSWORD)
     sent, last = 1, send(out, timeout=ctx.timeout, cafile=ctx.trust(auth))
     # Bounded: at most max_attempts + 1 requests, whatever the service answers.
@@ -328,136 +328,3 @@ def login_burst(ctx: Context, auth: Auth) -> Burst:
         right,
         seen,
     )
-
-
-# ---------------------------------------------------------------------------- published defaults
-
-
-@dataclass(frozen=True)
-class Tried:
-    """A published default tried on one entry: ``accepted``, ``refused`` or ``could not run``."""
-
-    where: str
-    verdict: str
-    evidence: str
-
-
-@dataclass(frozen=True)
-class DefaultsTried:
-    """One published default tried everywhere it applies."""
-
-    what: str
-    tried: tuple[Tried, ...]
-
-    def listed(self, verdict: str) -> str:
-        """``where: evidence; ...`` of the entries with ``verdict`` (empty: none)."""
-        return "; ".join(f"{t.where}: {t.evidence}" for t in self.tried if t.verdict == verdict)
-
-
-def _verdict(answer: HttpAnswer, accepted: bool) -> str:
-    if (
-        answer.status is None
-        or answer.status in contract.SHAPE_REFUSED
-        or answer.status == contract.RATE_LIMITED
-    ):
-        return "could not run"
-    return "accepted" if accepted else "refused"
-
-
-@fact(endpoint=host_side)
-def default_login(ctx: Context, security: Security, pair: str) -> DefaultsTried:
-    """A published ``user:password`` posted with every [[auth]] entry's login contract."""
-    username, _, password = pair.partition(":")
-    tried = []
-    for auth in ctx.target.auth:
-        answer = send(login_outgoing(auth, username, password), timeout=ctx.timeout, cafile=ctx.trust(auth))
-        got = contract.tokens_in(answer, auth.tokens).access is not None
-        ok = answer.status is not None and 200 <= answer.status < 300 and got
-        tried.append(
-            Tried(
-                f"auth {auth.name} ({auth.login_url})", _verdict(answer, ok), evidence(answer, _secrets(auth))
-            )
-        )
-    return DefaultsTried(f"the published login {username!r}", tuple(tried))
-
-
-@fact(endpoint=host_side)
-def default_api_key(ctx: Context, security: Security, key: str) -> DefaultsTried:
-    """A published default API key presented to every URL of every auth.api_keys entry."""
-    tried = []
-    for auth in ctx.target.auth:
-        for entry in auth.api_keys:
-            for url in entry.urls:
-                answer = _with_key(ctx, entry, url, key)
-                ok = answer.status is not None and 200 <= answer.status < 300
-                seen = evidence(answer, _key_secrets(entry))
-                tried.append(Tried(f"api key {entry.name} ({url})", _verdict(answer, ok), seen))
-    return DefaultsTried(f"the published API key {key!r}", tuple(tried))
-
-
-@fact(endpoint=host_side)
-def default_pg_role(ctx: Context, security: Security, pair: str) -> DefaultsTried:
-    """A published PostgreSQL ``role:password`` tried on every [[postgres]] entry."""
-    role, _, password = pair.partition(":")
-    tried = []
-    entry: Postgres
-    for entry in ctx.target.postgres:
-        got = postgres.status(
-            entry.host,
-            entry.port,
-            dbname=entry.dbname,
-            user=role,
-            password=password,
-            sslmode=entry.sslmode,
-            timeout=ctx.timeout.connect,
-        )
-        if got.ready:
-            verdict, seen = "accepted", f"connected as {role!r} to {entry.dbname}"
-        elif got.unreachable:
-            verdict, seen = "could not run", f"no connection: {got.error}"
-        else:
-            verdict, seen = "refused", got.error or "refused"
-        tried.append(Tried(f"postgres {entry.name} ({entry.host}:{entry.port})", verdict, seen))
-    return DefaultsTried(f"the published PostgreSQL role {role!r}", tuple(tried))
-
-
-@fact(endpoint=host_side)
-def placeholder_tokens(ctx: Context, security: Security) -> DefaultsTried:
-    """Each entry's real access token re-signed with each placeholder secret, presented to its API."""
-    tried = []
-    for auth in ctx.target.auth:
-        if auth.protected_url is None:
-            continue
-        where = f"auth {auth.name} ({auth.protected_url})"
-        real: str | None = ctx.get("access_token", auth)
-        if real is None:
-            outcome: contract.LoginOutcome = ctx.get("login", auth)
-            tried.append(Tried(where, "could not run", f"no real token to re-sign: {outcome.problem}"))
-            continue
-        baseline = _protected(ctx, auth, real)
-        if baseline.status is None or not 200 <= baseline.status < 300:
-            seen = f"the real token itself is refused: {evidence(baseline, _secrets(auth))}"
-            tried.append(Tried(where, "could not run", seen))
-            continue
-        for placeholder in security.placeholder_secrets:
-            answer = _protected(ctx, auth, contract.resigned(real, placeholder))
-            ok = answer.status is not None and 200 <= answer.status < 300
-            verdict = "accepted" if ok else "refused"
-            tried.append(
-                Tried(
-                    f"{where} signed with the placeholder {placeholder!r}",
-                    verdict,
-                    evidence(answer, _secrets(auth)),
-                )
-            )
-    return DefaultsTried("tokens signed with a placeholder secret", tuple(tried))
-
-
-_DEFAULTS = {"login": "default_login", "api-key": "default_api_key", "postgres": "default_pg_role"}
-
-
-@fact(endpoint=host_side)
-def published_default(ctx: Context, security: Security, kind: str, value: str) -> DefaultsTried:
-    """A published default of one kind (``login``, ``api-key``, ``postgres``) tried where it applies."""
-    tried: DefaultsTried = ctx.get(_DEFAULTS[kind], security, value)
-    return tried
