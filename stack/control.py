@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TextIO
 
-from stack import faults, hostfiles, proc, secretstore, tls
+from stack import faults, hostfiles, hostview, proc, secretstore, tls
 from stack.layout import layout, ports
 from stack.parts import Context, Part, PartError, make_parts
 
@@ -169,6 +169,8 @@ def down(echo: Echo | None = None) -> None:
 
         with ThreadPoolExecutor(max_workers=len(parts)) as pool:
             list(pool.map(run, parts.values()))
+        # The firewall's network namespace (stack/hostview.py) holds no process: delete it by name.
+        hostview.remove(ctx)
         if failures:
             raise StackError("; ".join(str(f) for f in failures))
         out(f"stack stopped in {time.monotonic() - t0:.2f} s")

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from stack import config, pg_backup, secretstore, tenants
+from stack import config, hostview, pg_backup, secretstore, tenants
 from stack.layout import LOOPBACK, PACKAGE_DIR, Layout
 from stack.parts import PG_BIN, PG_DATABASE, PG_ROLE, Context, service_python
 
@@ -332,6 +332,8 @@ def ensure(ctx: Context) -> None:
     shutil.rmtree(app.sqlx, ignore_errors=True)
     shutil.copytree(SQLX_SOURCE, app.sqlx)
     sqlx_migrate(ctx, app.sqlx)
+    # HOST-MEMORY, HOST-CPU-LOAD, HOST-FIREWALL-OPEN, HOST-GPU-MEMORY: procfs view, firewall, nvidia-smi.
+    hostview.ensure(ctx)
     # The nightly backup of the migrated database (PG-BACKUP-DUMP, PG-RESTORE-DRILL restores it).
     pg_backup.write(ctx.lay, PG_BIN, ctx.lay.pg / "sock", ctx.ports.postgres, PG_DATABASE)
 

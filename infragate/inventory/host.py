@@ -24,6 +24,8 @@ __all__ = [
     "HostBinary",
     "HostDisk",
     "HostFile",
+    "HostFirewall",
+    "HostGpu",
     "HostLog",
     "HostProcess",
     "HostPythonApp",
@@ -62,6 +64,8 @@ class HostProcess:
     pattern: Regex
     min: int = 1
     max: int | None = None
+    # HOST-PROCESS-MEMORY: resident memory (VmRSS) each matching process must stay under, in MiB.
+    max_rss_mb: float | None = None
 
     def __post_init__(self) -> None:
         if self.max is not None and self.max < self.min:
@@ -176,6 +180,36 @@ class Proxy:
 
 
 @dataclass(frozen=True)
+class HostFirewall:
+    """The host firewall (HOST-FIREWALL-OPEN): TCP ports open to the world, read from nftables."""
+
+    public_ports: tuple[PortNumber, ...]
+    name: str = "firewall"
+    # The command printing the ruleset as nftables JSON, run on the host (e.g. inside a network namespace:
+    # ["ip", "netns", "exec", "NS", "nft", "-j", "list", "ruleset"]).
+    command: tuple[str, ...] = ("nft", "-j", "list", "ruleset")
+
+    def __post_init__(self) -> None:
+        if not self.command:
+            raise Invalid("command", "must name a program")
+
+
+@dataclass(frozen=True)
+class HostGpu:
+    """The host's NVIDIA GPUs (HOST-GPU-MEMORY): how many there must be and their memory use."""
+
+    name: str = "gpu"
+    # nvidia-smi (or a wrapper: ["docker", "exec", "ollama", "nvidia-smi"]); the query arguments are added.
+    command: tuple[str, ...] = ("nvidia-smi",)
+    count: int | None = None
+    max_used_pct: Percent | None = None
+
+    def __post_init__(self) -> None:
+        if not self.command:
+            raise Invalid("command", "must name a program")
+
+
+@dataclass(frozen=True)
 class Host:
     """The machine itself: how to reach it (testinfra URL) and what it must expose."""
 
@@ -190,6 +224,11 @@ class Host:
     binaries: tuple[HostBinary, ...] = ()
     # Where logrotate reads its rules on the host (files, or directories of rule files): HOST-LOG-SIZE.
     logrotate_configs: tuple[Path, ...] = (Path("/etc/logrotate.conf"), Path("/etc/logrotate.d"))
+    # Where HOST-MEMORY and HOST-CPU-LOAD read meminfo, loadavg and stat on the host (node_exporter's
+    # --path.procfs: a host watched from a container has its /proc mounted elsewhere, e.g. /host/proc).
+    procfs: Path = Path("/proc")
+    firewall: HostFirewall | None = None
+    gpu: HostGpu | None = None
 
     def __post_init__(self) -> None:
         scheme, sep, rest = self.transport.partition("://")
