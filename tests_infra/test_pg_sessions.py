@@ -66,6 +66,8 @@ def test_postgres_no_long_lock_wait(postgres, facts, threshold, explain):
 @pytest.mark.check("PG-SLOW-STATEMENTS")
 def test_postgres_statement_stats_installed(postgres, facts, explain):
     pg_stats = facts.pg_stats(postgres)
+    if pg_stats.ok and not pg_stats.statements_installed and not postgres.require_pg_stat_statements:
+        pytest.skip("not applicable: pg_stat_statements not installed (require_pg_stat_statements = false)")
     seen = (
         unread(pg_stats) if not pg_stats.ok else "extension pg_stat_statements not installed in this database"
     )
@@ -77,6 +79,8 @@ def test_postgres_statement_stats_installed(postgres, facts, explain):
 @pytest.mark.check("PG-SLOW-STATEMENTS")
 def test_postgres_no_slow_statement(postgres, facts, threshold, explain):
     pg_stats = facts.pg_stats(postgres)
+    if pg_stats.ok and not pg_stats.statements_installed:
+        pytest.skip("not applicable: no pg_stat_statements to read statement times from")
     limit, calls = threshold("max_mean_ms"), threshold("min_calls")
     slow = [s for s in pg_stats.statements if s.calls >= calls and s.mean_ms > limit]
     worst = "; ".join(f"{s.mean_ms:.0f} ms mean over {s.calls} calls: {s.query!r}" for s in slow[:3])

@@ -66,6 +66,9 @@ class Postgres:
     password_env: Secret | None = None
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
     require_ssl: bool = False
+    # PG-SLOW-STATEMENTS needs pg_stat_statements; without it the check is not applicable, unless declared
+    # required here (then its absence is red).
+    require_pg_stat_statements: bool = False
     min_version: int | None = None
     # PG-* statistics checks: per-entry overrides of the catalog thresholds (None = catalog/target value).
     max_connections_ratio: Ratio | None = None

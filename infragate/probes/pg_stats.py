@@ -166,8 +166,17 @@ class PgStats:
 
 
 def _connect(
-    host: str, port: int, *, dbname: str, user: str, password: str | None, sslmode: str, timeout: float
+    host: str,
+    port: int,
+    *,
+    dbname: str,
+    user: str,
+    password: str | None,
+    sslmode: str,
+    timeout: float,
+    bounded: bool = True,
 ) -> psycopg.Connection[Any]:
+    """A read session; ``bounded`` sets statement_timeout at connect time (``snapshot`` sets it later)."""
     return psycopg.connect(
         host=host,
         port=port,
@@ -177,7 +186,7 @@ def _connect(
         sslmode=sslmode,
         # libpq's connect_timeout is whole seconds with a floor of 2 s.
         connect_timeout=max(2, math.ceil(timeout)),
-        options=f"-c statement_timeout={int(timeout * 1000)}",
+        options=f"-c statement_timeout={int(timeout * 1000)}" if bounded else None,
         application_name="infragate",
         autocommit=True,
     )
@@ -203,8 +212,22 @@ def snapshot(
     taken_at = time.monotonic()
     try:
         with _connect(
-            host, port, dbname=dbname, user=user, password=password, sslmode=sslmode, timeout=timeout
+            host,
+            port,
+            dbname=dbname,
+            user=user,
+            password=password,
+            sslmode=sslmode,
+            timeout=timeout,
+            bounded=False,
         ) as conn:
+            # Declared settings first, on a session that overrides none of them: a probe connecting with
+            # `-c statement_timeout=...` read back its own 10s where the server had 1min (PG-SETTINGS).
+            values: dict[str, str | None] = {}
+            for name in settings:
+                got = conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()
+                values[name] = got[0] if got else None
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (str(int(timeout * 1000)),))
             row = conn.execute(
                 "SELECT current_setting('max_connections')::int, count(*),"
                 " count(*) FILTER (WHERE state = 'active')"
@@ -231,10 +254,6 @@ def snapshot(
                 " FROM pg_statio_user_tables"
             ).fetchone()
             assert heap is not None
-            values: dict[str, str | None] = {}
-            for name in settings:
-                got = conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()
-                values[name] = got[0] if got else None
             return PgStats(
                 host,
                 port,

@@ -366,6 +366,18 @@ def _reset_setting(ctx: Context) -> None:
     _psql(ctx, "SELECT pg_reload_conf()")
 
 
+def _statements_installed(ctx: Context) -> bool:
+    return bool(_pg_value(ctx, "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"))
+
+
+def _drop_statements(ctx: Context) -> None:
+    _psql(ctx, "DROP EXTENSION IF EXISTS pg_stat_statements")
+
+
+def _create_statements(ctx: Context) -> None:
+    _psql(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+
 def _backups(ctx: Context) -> Path:
     return ctx.lay.root / "backups"
 
@@ -591,6 +603,13 @@ ACTIONS: dict[str, Action] = {
         healthy=lambda ctx: not _table_exists("infragate_fault_big")(ctx),
         on_apply=_create_big_cold_table,
         on_heal=_then(_drop_table("infragate_fault_big"), _reset_marked_statements),
+    ),
+    "pg-stat-statements-dropped": Action(
+        needs=("postgres",),
+        broken=lambda ctx: not _statements_installed(ctx),
+        healthy=_statements_installed,
+        on_apply=_drop_statements,
+        on_heal=_create_statements,
     ),
     "pg-setting-drift": Action(
         needs=("postgres",),
