@@ -154,10 +154,10 @@ def _text(doc: Any, path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Tokens:
-    """The tokens an answer carries at the declared paths (None: not there)."""
+    """The tokens an answer carries at the declared paths (None: not there); never in a repr."""
 
-    access: str | None
-    refresh: str | None
+    access: str | None = field(repr=False)
+    refresh: str | None = field(repr=False)
     expires_in: float | None
 
 

@@ -41,8 +41,10 @@ class HttpAnswer:
     method: str
     status: int | None
     elapsed_ms: float
-    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    body: str = ""
+    # Bodies and headers carry tokens (a login answer, Set-Cookie): kept out of the repr, which
+    # `pytest -l` prints for every local of a failing test.
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    body: str = field(default="", repr=False)
     error: str | None = None
     unreachable: bool = False
     failure: Failure | None = None

@@ -145,6 +145,8 @@ def run_suite(
             "-o",
             "junit_suite_name=infragate-local",
             f"--inventory={inventory_dir}",
+            # Every local of a failing test printed (pytest -l): the leak scan then covers them too.
+            "-l",
             *args,
         ]
         if preforked:
