@@ -29,6 +29,7 @@ from infragate.inventory.config import Config
 from infragate.inventory.host import Host, Proxy
 from infragate.inventory.http import Cors, Http
 from infragate.inventory.load import Load
+from infragate.inventory.merge import merge_extends, origin_of
 from infragate.inventory.migrations import Migrations, Sqlite, check_databases
 from infragate.inventory.monitoring import Alertmanager, Grafana, Llm, Loki, Metrics, Prometheus
 from infragate.inventory.postgres import Postgres
@@ -178,10 +179,19 @@ def _read(path: Path) -> dict[str, Any]:
     return raw
 
 
+def _source(message: str, origins: dict[str, Path], path: Path) -> str:
+    """The file an error's key came from: the inventory itself, or "<profile> (extended by <inventory>)"."""
+    origin = origin_of(message, origins)
+    if origin is None or origin == path:
+        return str(path)
+    return f"{origin} (extended by {path})"
+
+
 def load_target(path: Path, catalog: Catalog | None = None) -> Target:
     """Read and validate one inventory file into a Target."""
     catalog = catalog or load_catalog()
-    raw = _read(path)
+    # [target] extends = "profiles/x": the profile first, this file merged over it (inventory.merge).
+    raw, origins = merge_extends(path, _read)
     head = raw.pop("target", {})
     if not isinstance(head, dict):
         raise InventoryError(f"{path}: target: expected a table, got {describe(head)}")
@@ -190,11 +200,17 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
         data["auth"] = [data["auth"]]
     for key in ("name", "path"):
         if key in head:
-            raise InventoryError(f"{path}: target.{key}: set by the file name, remove it")
+            raise InventoryError(
+                f"{_source(f'target.{key}: ', origins, path)}: target.{key}: set by the file name, remove it"
+            )
+    # [target] keys are flattened into the Target: their errors name them without "target.".
+    origins.update(
+        {k.removeprefix("target."): v for k, v in list(origins.items()) if k.startswith("target.")}
+    )
     try:
         target = build(Target, {**data, "name": path.stem, "path": str(path)}, "", path.parent)
     except InventoryError as exc:
-        raise InventoryError(f"{path}: {exc}") from None
+        raise InventoryError(f"{_source(str(exc), origins, path)}: {exc}") from None
     try:
         _check_thresholds(target.thresholds, "", catalog)
         _check_remedies(target.remedies, catalog)
@@ -202,7 +218,8 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
         metrics_names = {m.name for m in target.metrics.endpoints} if target.metrics else set()
         check_registry_metrics(target.redis, metrics_names)
     except InventoryError as exc:
-        raise InventoryError(f"{path}: {str(exc).lstrip('.')}") from None
+        message = str(exc).lstrip(".")
+        raise InventoryError(f"{_source(message, origins, path)}: {message}") from None
     for key in ("connect_timeout", "read_timeout"):
         if getattr(target, key) <= 0:
             raise InventoryError(f"{path}: {key}: must be more than 0 seconds, got {getattr(target, key):g}")
