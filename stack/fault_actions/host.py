@@ -21,7 +21,7 @@ from stack import config, hostfiles, proc, secretstore
 from stack.faults import Action
 from stack.hostfiles import AppFiles
 from stack.layout import LOOPBACK
-from stack.parts import PG_DATABASE, PG_ROLE, Context, NginxPart, SshdPart
+from stack.parts import BASE_ENV, PG_DATABASE, PG_ROLE, Context, NginxPart, RedisPart, SshdPart
 
 __all__ = ["ACTIONS"]
 
@@ -431,6 +431,100 @@ def _not(probe: Probe) -> Probe:
     return lambda ctx: not probe(ctx)
 
 
+# ---------------------------------------------------------------- logrotate rule, settings, look-alike
+
+
+def _rule_text(ctx: Context) -> str:
+    return hostfiles.LOGROTATE_RULE.format(app_logs=_app(ctx).log.parent, stack_logs=ctx.lay.logs)
+
+
+def _remove_rule(ctx: Context) -> None:
+    hostfiles.logrotate_rule_file(ctx.lay).unlink(missing_ok=True)
+
+
+def _write_rule(ctx: Context) -> None:
+    path = hostfiles.logrotate_rule_file(ctx.lay)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config.write_if_changed(path, _rule_text(ctx), 0o644)
+
+
+def _rule_missing(ctx: Context) -> bool:
+    return not hostfiles.logrotate_rule_file(ctx.lay).exists()
+
+
+def _rule_healthy(ctx: Context) -> bool:
+    return _read(hostfiles.logrotate_rule_file(ctx.lay)) == _rule_text(ctx)
+
+
+# Without the key the app falls back to its default, debug on (inventory: debug_default = "on").
+SETTINGS_NO_DEBUG = hostfiles.SETTINGS_TOML.replace("debug = false\n", "")
+HEALTHY_POOL = 'DB_POOL_SIZE="5"\n'
+OUT_OF_RANGE_POOL = 'DB_POOL_SIZE="80"\n'
+
+
+def _env_pool_out_of_range(ctx: Context) -> str:
+    return hostfiles.env_text(ctx).replace(HEALTHY_POOL, OUT_OF_RANGE_POOL)
+
+
+def _set_pool_out_of_range(ctx: Context) -> None:
+    config.write_if_changed(_app(ctx).env, _env_pool_out_of_range(ctx), 0o600)
+
+
+def _pool_out_of_range(ctx: Context) -> bool:
+    return OUT_OF_RANGE_POOL in _read(_app(ctx).env)
+
+
+def _env_healthy(ctx: Context) -> bool:
+    return _read(_app(ctx).env) == hostfiles.env_text(ctx)
+
+
+REDIS_LOOKALIKE = "redis-lookalike"
+
+
+def _command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def _redis_title(ctx: Context) -> str:
+    """The live Redis's command line as ps shows it (redis-server rewrites it to "redis-server HOST:PORT")."""
+    rec = RedisPart(ctx).running()
+    title = _command_line(rec.pid) if rec is not None else ""
+    if not title:
+        raise RuntimeError("redis-duplicate-process: the stack's Redis is not running")
+    return title
+
+
+def _redis_title_count(ctx: Context) -> int:
+    title = _redis_title(ctx)
+    pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    return sum(1 for pid in pids if proc.is_alive(pid) and _command_line(pid) == title)
+
+
+def _start_lookalike(ctx: Context) -> None:
+    if proc.recorded(ctx.lay.fault_state, REDIS_LOOKALIKE) is not None:
+        return  # already applied
+    # perl rewrites its own argv ($0): ps then shows exactly Redis's command line, as a second instance
+    # started by hand (or a stale one left by a botched restart) would. It listens on nothing.
+    title = _redis_title(ctx)
+    argv = ["perl", "-e", "$0 = $ARGV[0]; sleep 3600", title]
+    log = ctx.lay.logs / f"fault-{REDIS_LOOKALIKE}.log"
+    pid = proc.spawn(argv, log=log, env=BASE_ENV, cwd=ctx.lay.root)
+    if proc.record(ctx.lay.fault_state, REDIS_LOOKALIKE, pid) is None:
+        raise RuntimeError(f"{REDIS_LOOKALIKE}: perl exited at once (see {log})")
+    proc.wait_until(lambda: _command_line(pid) == title, 10)
+
+
+def _stop_lookalike(ctx: Context) -> None:
+    rec = proc.recorded(ctx.lay.fault_state, REDIS_LOOKALIKE)
+    if rec is not None:
+        proc.stop(rec, ports=(), timeout=5.0)
+    proc.forget(ctx.lay.fault_state, REDIS_LOOKALIKE)
+
+
 ACTIONS: dict[str, Action] = {
     "sshd-killed": Action(
         needs=("sshd",), broken=_sshd_down, healthy=_not(_sshd_down), on_apply=_kill_sshd, on_heal=_start_sshd
@@ -544,5 +638,29 @@ ACTIONS: dict[str, Action] = {
         healthy=_sqlite_has_conversations,
         on_apply=_drop_table,
         on_heal=_restore_db,
+    ),
+    "logrotate-rule-missing": Action(
+        needs=(), broken=_rule_missing, healthy=_rule_healthy, on_apply=_remove_rule, on_heal=_write_rule
+    ),
+    "debug-key-removed": Action(
+        needs=(),
+        broken=_settings_are(SETTINGS_NO_DEBUG),
+        healthy=_settings_are(hostfiles.SETTINGS_TOML),
+        on_apply=_settings(SETTINGS_NO_DEBUG),
+        on_heal=_settings(hostfiles.SETTINGS_TOML),
+    ),
+    "env-pool-out-of-range": Action(
+        needs=(),
+        broken=_pool_out_of_range,
+        healthy=_env_healthy,
+        on_apply=_set_pool_out_of_range,
+        on_heal=_restore_env,
+    ),
+    "redis-duplicate-process": Action(
+        needs=("redis",),
+        broken=lambda ctx: _redis_title_count(ctx) >= 2,
+        healthy=lambda ctx: _redis_title_count(ctx) == 1,
+        on_apply=_start_lookalike,
+        on_heal=_stop_lookalike,
     ),
 }
