@@ -242,3 +242,39 @@ def test_show_inventory_option_prints_and_runs_nothing(tmp_path: Path) -> None:
     assert 'password_env = "<from $H15_SHOW_PW>"' in result.stdout
     assert "passed" not in result.stdout and "failed" not in result.stdout  # nothing collected or run
     assert not (tmp_path / "j.xml").exists()
+
+
+def test_user_file_extends_a_shipped_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    profile = ROOT / "inventory" / "profiles" / "stoflow.toml"
+    values = _set_env(monkeypatch, profile)
+    monkeypatch.delenv("STOFLOW_PG_PASSWORD")  # overridden below: the profile's name is no longer read
+    monkeypatch.setenv("PROD_STOFLOW_DB_PASSWORD", "prod-db-secret")
+    user = _write(
+        tmp_path,
+        "stoflow-prod.toml",
+        f"""
+[target]
+extends = "{profile.with_suffix("")}"
+sensitive = true
+
+[[http.endpoints]]
+name = "backend-docs"
+url = "https://stoflow.example.com/docs"
+
+[[postgres]]
+name = "main"
+host = "db.stoflow.example.com"
+password_env = "PROD_STOFLOW_DB_PASSWORD"
+""",
+    )
+    target = load_target(user)
+    assert target.name == "stoflow-prod" and target.sensitive
+    assert target.runbook.startswith("003") and "HOST-PORT-LISTENING" in target.remedies
+    assert target.http is not None
+    assert [e.url for e in target.http.endpoints] == ["https://stoflow.example.com/docs"]
+    (db,) = target.postgres
+    assert (db.host, db.user, db.dbname) == ("db.stoflow.example.com", "stoflow_user", "stoflow")
+    assert db.password_env is not None and db.password_env.env == "PROD_STOFLOW_DB_PASSWORD"
+    assert db.tenants is not None  # the profile's contract survives the override
+    text = render(target)
+    assert "prod-db-secret" not in text and all(v not in text for v in values.values())
