@@ -21,8 +21,13 @@ __all__ = ["render"]
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+def _text(value: str) -> str:
+    # A JSON string is a TOML basic string (same escapes); non-ASCII stays readable (runbooks in French).
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else json.dumps(name)
+    return name if _BARE_KEY.match(name) else _text(name)
 
 
 def _is_table(value: Any) -> bool:
@@ -48,20 +53,20 @@ def _set_fields(obj: Any) -> list[tuple[str, Any]]:
 def _value(value: Any) -> str:
     """One value inline; a Secret is its variable's name only."""
     if isinstance(value, Secret):
-        return json.dumps(f"<from ${value.env}>")
+        return _text(f"<from ${value.env}>")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, (str, Path)):
-        return json.dumps(str(value))
+        return _text(str(value))
     if isinstance(value, Mapping):
         return "{ " + ", ".join(f"{_key(str(k))} = {_value(v)}" for k, v in value.items()) + " }"
     if _is_table(value):
         return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in _set_fields(value)) + " }"
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_value(v) for v in value) + "]"
-    return json.dumps(str(value))
+    return _text(str(value))
 
 
 def _table(obj: Any, where: str, array: bool, lines: list[str]) -> None:
