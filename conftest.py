@@ -4,6 +4,7 @@ from __future__ import annotations
 
 pytest_plugins = [
     "fixtures.plugin",
+    "fixtures.report",
     "fixtures.select",
     "fixtures.checks",
     "fixtures.load",
