@@ -125,8 +125,8 @@ _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
 def typed(value: Any) -> Any:
     """A text value as the application would read it: ``"5"`` -> 5, ``"0.5"`` -> 0.5; anything else as is.
 
-    .env and INI files hold only text, and every settings loader (pydantic-settings, django-environ,
-    python-decouple) converts a declared integer setting before use: compare what the app will see.
+    .env and INI files hold only text, and settings loaders convert a declared integer setting before
+    use: compare what the application will see.
     """
     if not isinstance(value, str):
         return value
@@ -219,8 +219,8 @@ def _is_level(key: str) -> bool:
 def debug_state(data: Mapping[str, Any], keys: Iterable[str], *, default_on: bool) -> DebugState:
     """Debug keys set on, log-level keys set to DEBUG; with ``default_on``, no debug key at all is "on".
 
-    Django's ``DEBUG`` (and Flask's under ``flask run --debug``) is on unless the settings turn it off:
-    an absent key is then not "off".
+    Some frameworks default to debug on unless the settings turn it off (declared per entry with
+    ``debug_default``): an absent key is then not "off".
     """
     on = []
     switches_found = False

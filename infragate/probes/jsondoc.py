@@ -17,7 +17,6 @@ __all__ = [
     "JsonAssertion",
     "assertion_problem",
     "describe_assertion",
-    "error_code",
     "health_report",
     "search",
     "version_of",
@@ -96,12 +95,3 @@ def version_of(doc: Any, headers: Any, field: str) -> str | None:
     if value is MISSING:
         value = headers.get("x-app-version", MISSING)
     return None if value is MISSING else str(value)
-
-
-def error_code(doc: Any) -> str | None:
-    """The error code of an error answer: ``code``, or ``detail.code`` (FastAPI's HTTPException shape)."""
-    for path in ("detail.code", "code"):
-        code = search(doc, path)
-        if isinstance(code, str):
-            return code
-    return None

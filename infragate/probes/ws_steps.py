@@ -106,7 +106,7 @@ class WsStepError(Exception):
 
 
 class Refused(WsStepError):
-    """The protocol spoken after 101 refused the session (Socket.IO's CONNECT_ERROR): an answer."""
+    """The protocol spoken after 101 refused the session (e.g. a CONNECT_ERROR packet): an answer."""
 
     def __init__(self, text: str) -> None:
         super().__init__(Failure.PROTOCOL, text)
