@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from infragate.facts import Context, fact
+from infragate.facts import Context, fact, host_side
 from infragate.inventory.websocket import TOKEN
 from infragate.probes import websocket, ws_session
 from infragate.probes.conditions import redact
@@ -156,27 +156,62 @@ def ws(ctx: Context, endpoint: WebSocketEndpoint, presented: str, origin: str | 
     return _scrub(session, endpoint, token)
 
 
+def _hold_target(
+    ctx: Context, endpoint: WebSocketEndpoint
+) -> tuple[ws_session.HoldTarget | None, str | None]:
+    token, why = _token(ctx, endpoint, "valid") if endpoint.needs_token else (None, None)
+    if why is not None:
+        return None, why
+    how = dial(endpoint, token)
+    target = ws_session.HoldTarget(
+        how.url, endpoint.message, ctx.trust(endpoint), how.headers, how.subprotocols, how.conversation
+    )
+    return target, None
+
+
+@fact(endpoint=host_side)
+def ws_holds(ctx: Context, hold_s: float) -> dict[str, WsHold]:
+    """Every proxied endpoint's idle session held at the same time for ``hold_s`` seconds, by name.
+
+    WS-KEEPALIVE holds for tens of seconds (75 s on a real target): one concurrent hold for all the
+    endpoints costs one hold, not one per endpoint.
+    """
+    # Endpoints whose own hold_s differs are held in their own group (the test resolves each one's).
+    declared = ctx.target.websocket.endpoints if ctx.target.websocket else ()
+    endpoints = [e for e in declared if e.via == "proxy" and e.hold_s in (None, hold_s)]
+    held: dict[str, WsHold] = {}
+    runnable: list[tuple[WebSocketEndpoint, ws_session.HoldTarget]] = []
+    for endpoint in endpoints:
+        target, why = _hold_target(ctx, endpoint)
+        if target is None:
+            held[endpoint.name] = ws_session.WsHold(
+                endpoint.url, hold_s, False, False, error=why, requested_s=hold_s
+            )
+        else:
+            runnable.append((endpoint, target))
+    results = ws_session.hold_idle_many(
+        [t for _, t in runnable], hold_s=hold_s, timeout=ctx.timeout.read, connect_timeout=ctx.timeout.connect
+    )
+    for (endpoint, _), result in zip(runnable, results, strict=True):
+        token, _why = _token(ctx, endpoint, "valid") if endpoint.needs_token else (None, None)
+        held[endpoint.name] = _scrub(result, endpoint, token)
+    return held
+
+
 @fact()
 def ws_hold(ctx: Context, endpoint: WebSocketEndpoint, hold_s: float) -> WsHold:
     """An idle session (with a valid token when the endpoint needs one) held ``hold_s`` seconds, then
-    pinged and one message exchanged."""
-    token, why = _token(ctx, endpoint, "valid") if endpoint.needs_token else (None, None)
-    if why is not None:
+    pinged and one message exchanged: read from the run's one concurrent hold when the endpoint is
+    proxied (every proxied endpoint held together), else held alone."""
+    if endpoint.via == "proxy":
+        together: dict[str, WsHold] = ctx.get("ws_holds", hold_s)
+        if endpoint.name in together:
+            return together[endpoint.name]
+    target, why = _hold_target(ctx, endpoint)
+    if target is None:
         return ws_session.WsHold(endpoint.url, hold_s, False, False, error=why, requested_s=hold_s)
-    how = dial(endpoint, token)
     (held,) = ws_session.hold_idle_many(
-        [
-            ws_session.HoldTarget(
-                how.url,
-                endpoint.message,
-                ctx.trust(endpoint),
-                how.headers,
-                how.subprotocols,
-                how.conversation,
-            )
-        ],
-        hold_s=hold_s,
-        timeout=ctx.timeout.read,
-        connect_timeout=ctx.timeout.connect,
+        [target], hold_s=hold_s, timeout=ctx.timeout.read, connect_timeout=ctx.timeout.connect
     )
+    token, _why = _token(ctx, endpoint, "valid") if endpoint.needs_token else (None, None)
     return _scrub(held, endpoint, token)
