@@ -31,6 +31,8 @@ LIVE_TIMEOUT = 30.0
 # resend (1 s) of its return; a restarted Prometheus scrapes within 5 s. The deadline leaves room for a
 # busy machine, and a heal that misses it says what has not settled.
 SETTLE_TIMEOUT = 60.0
+# After a fault that restarts a part, how long to wait for Prometheus's next good scrape of every target.
+SCRAPE_AFTER_APPLY_S = 20.0
 FAULT_KEYS = {"name", "description", "expect_fail", "breaks", "message", "messages"}
 CERT_NOT_RELOADED = "cert-not-reloaded"
 ALLOWED_ORIGIN = "https://app.example.test"
@@ -307,6 +309,17 @@ def unsettled(ctx: Context) -> list[str]:
     return waiting
 
 
+def _scraped(ctx: Context) -> bool:
+    """Every Prometheus target's last scrape succeeded (true when Prometheus is not running)."""
+    if "prometheus" not in make_parts(ctx) or make_parts(ctx)["prometheus"].running() is None:
+        return True
+    try:
+        targets = _get_json(ctx.ports.prometheus, "/api/v1/targets?state=active")["data"]["activeTargets"]
+    except Exception:  # Prometheus restarting: not scraped yet
+        return False
+    return all(t.get("health") == "up" for t in targets)
+
+
 def _unsettled_or_error(ctx: Context) -> list[str]:
     try:
         return unsettled(ctx)
@@ -351,6 +364,12 @@ def apply(ctx: Context, name: str) -> float:
     except PartError as err:
         raise FaultError(f"{name}: {err}") from err
     _wait(action.broken, ctx, f"fault {name}")
+    if action.stops is None:
+        # A fault read at start (a restarted part) leaves Prometheus a scrape gap in which that part's
+        # series read empty: wait for the next good scrape, so a run sees the fault's effect and not the
+        # restart's (seen: PROM-QUERY-THRESHOLDS "no series matched" right after login-error-500). A
+        # fault whose effect is a target down only waits out the bound.
+        proc.wait_until(lambda: _scraped(ctx), SCRAPE_AFTER_APPLY_S, interval=0.25)
     return time.monotonic() - start
 
 

@@ -52,7 +52,17 @@ def load_inventory(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> Path
 
     text = (ROOT / "inventory" / "local.toml").read_text(encoding="utf-8")
     start = text.index("\n[load]\n")
-    section = text[start:]
+    # The [load] tables only: up to the first table header of another section (the file goes on).
+    lines = text[start:].splitlines(keepends=True)
+    end = next(
+        (
+            i
+            for i, line in enumerate(lines[2:], 2)
+            if line.startswith("[") and not line.startswith(("[load", "[[load"))
+        ),
+        len(lines),
+    )
+    section = "".join(lines[:end])
     offset = port_base() - DEFAULT_PORT_BASE
     section = _PORT.sub(lambda m: f"{m[1]}:{int(m[2]) + offset}", section)
     directory = tmp_path_factory.mktemp("inventory")

@@ -48,6 +48,7 @@ from infragate.load import (
     scenarios,
     write_summary,
 )
+from selftest.unit.test_inventory import LOCAL_SECRETS, _local_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILES = ROOT / "tests_load" / "locustfiles"
@@ -272,15 +273,11 @@ def test_scenarios_must_sit_in_their_section(tmp_path: Path) -> None:
         scenarios(target)
 
 
-def test_local_inventory_load_section_plans(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "INFRAGATE_LOCAL_PG_PASSWORD",
-        "INFRAGATE_LOCAL_REDIS_PASSWORD",
-        "INFRAGATE_LOCAL_APP_PASSWORD",
-        "INFRAGATE_LOCAL_JWT_SECRET",
-    ):
-        monkeypatch.setenv(name, "x")
-    target = load_target(ROOT / "inventory" / "local.toml", CATALOG)
+def test_local_inventory_load_section_plans(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Every *_env the file names, and its run directory (CA included) moved here: no stack needed.
+    for name, value in LOCAL_SECRETS.items():
+        monkeypatch.setenv(name, value)
+    target = load_target(_local_copy(tmp_path), CATALOG)
     plans = [_plan(target, entry) for entry in scenarios(target)]
     assert {p.check for p in plans} == {
         "LOAD-HTTP-HEALTH",

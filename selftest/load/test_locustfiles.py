@@ -250,12 +250,18 @@ def test_saturated_generator_is_an_error_in_junit(api: str, tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     cases = {c.get("name"): c for c in ET.parse(junit).iter("testcase")}
-    p95 = cases["test_load_health_p95_within_slo[offline-health]"]
+    p95 = cases["test_load_health_p95_within_slo[LOAD-HTTP-HEALTH offline/health]"]
     error = p95.find("error")
     assert error is not None, proc.stdout[-2000:]
     assert "load generator saturated; results describe the generator, not the target" in (
         error.get("message") or ""
     ) + (error.text or "")
-    assert cases["test_load_health_error_ratio_within_slo[offline-health]"].find("failure") is not None
-    assert cases["test_load_health_generator_not_saturated[offline-health]"].find("error") is not None
+    assert (
+        cases["test_load_health_error_ratio_within_slo[LOAD-HTTP-HEALTH offline/health]"].find("failure")
+        is not None
+    )
+    assert (
+        cases["test_load_health_generator_not_saturated[LOAD-HTTP-HEALTH offline/health]"].find("error")
+        is not None
+    )
     assert proc.returncode == 1
