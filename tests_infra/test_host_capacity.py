@@ -13,7 +13,7 @@ import pytest
 
 
 @pytest.mark.check("HOST-MEMORY")
-def test_memory_available(machine, facts, threshold, explain):
+def test_memory_available(host_section, facts, threshold, explain):
     mem = facts.host_memory()
     limit = threshold("max_used_pct")
     assert mem.error is None, explain(expected="meminfo with MemTotal and MemAvailable", seen=mem.error)
@@ -25,7 +25,7 @@ def test_memory_available(machine, facts, threshold, explain):
 
 
 @pytest.mark.check("HOST-CPU-LOAD")
-def test_load_average_per_core(machine, facts, threshold, explain):
+def test_load_average_per_core(host_section, facts, threshold, explain):
     load = facts.host_load()
     max1, max5 = threshold("max_load1_per_core"), threshold("max_load5_per_core")
     assert load.error is None, explain(expected="loadavg and the CPU count from stat", seen=load.error)
@@ -37,7 +37,7 @@ def test_load_average_per_core(machine, facts, threshold, explain):
 
 
 @pytest.mark.check("HOST-CPU-LOAD")
-def test_cpu_busy_share(machine, facts, threshold, explain):
+def test_cpu_busy_share(host_section, facts, threshold, explain):
     busy = facts.host_cpu_busy(threshold("sample_s"))
     limit = threshold("max_busy_pct")
     assert busy.error is None, explain(expected="two readings of stat", seen=busy.error)
