@@ -47,8 +47,6 @@ REFRESH_TTL = 86400
 LATENCY_CACHE_S = 0.5
 # Runbook 002's WebSocket connection registry (HGETALL websocket_connections): one field per open session.
 WS_REGISTRY_KEY = "ws:connections"
-# Registry removals in flight (tasks are weakly referenced by the event loop).
-_CLEANUPS: set[asyncio.Future[None]] = set()
 # Failed logins per client address in a fixed window: INCR, and EXPIRE on the window's first attempt.
 RATE_LIMIT_PREFIX = "ratelimit:login:"
 RATE_LIMIT_WINDOW_S = 60
@@ -685,16 +683,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except WebSocketDisconnect:
             pass
         finally:
-            # Gauge first, then the registry: each says the session is gone as soon as it can. A dropped
-            # connection cancels this handler, and an await in `finally` would then never run (1,598
-            # stale entries after a 1,000-session load run): the removal is a task of its own, shielded
-            # from that cancellation and referenced until it is done.
+            # Gauge first, then the registry: each says the session is gone as soon as it can.
             state.metrics.ws_active.dec()
-            removal = asyncio.ensure_future(unregister(session))
-            _CLEANUPS.add(removal)
-            removal.add_done_callback(_CLEANUPS.discard)
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(removal)
+            await unregister(session)
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
