@@ -1,0 +1,197 @@
+"""systemd units, supervisor programs and the journal, parsed from outputs of the real tools.
+
+The outputs are those of Debian bookworm's systemd 252 and supervisor 4.2 (the e2e self-tests read the
+same tools live in the stack's systemd host container); the commands the probes send are checked too
+(bounded by ``timeout``, arguments quoted).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from infragate.probes import units
+
+
+@dataclass(frozen=True)
+class Result:
+    """What testinfra's ``host.run`` returns."""
+
+    rc: int
+    stdout: str = ""
+    stderr: str = ""
+
+
+@dataclass
+class Recorded:
+    """A host whose ``run`` answers with one recorded result and remembers the command."""
+
+    answer: Result
+    calls: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+
+    def run(self, command: str, *args: str) -> Any:
+        self.calls.append((command, args))
+        return self.answer
+
+
+SHOW_RUNNING = """\
+MainPID=41
+Result=success
+NRestarts=0
+LoadState=loaded
+ActiveState=active
+SubState=running
+UnitFileState=enabled
+"""
+SHOW_STOPPED = (
+    SHOW_RUNNING.replace("MainPID=41", "MainPID=0")
+    .replace("=active", "=inactive")
+    .replace("=running", "=dead")
+)
+SHOW_DISABLED = SHOW_RUNNING.replace("UnitFileState=enabled", "UnitFileState=disabled")
+SHOW_MISSING = """\
+MainPID=0
+Result=success
+NRestarts=0
+LoadState=not-found
+ActiveState=inactive
+SubState=dead
+UnitFileState=
+"""
+SHOW_FAILED = (
+    SHOW_STOPPED.replace("=inactive", "=failed")
+    .replace("=dead", "=failed")
+    .replace("Result=success", "Result=exit-code")
+    .replace("NRestarts=0", "NRestarts=5")
+)
+NO_SYSTEMD = (
+    "System has not been booted with systemd as init system (PID 1). Can't operate.\n"
+    "Failed to connect to bus: Host is down\n"
+)
+
+
+def test_systemd_unit_active_and_enabled() -> None:
+    host = Recorded(Result(0, SHOW_RUNNING))
+    state = units.systemd_unit(host, "app.service")
+    assert state.running and state.enabled and state.ok
+    assert state.detail == "unit app.service active (running), enabled, pid 41"
+    command, args = host.calls[0]
+    assert command.startswith("timeout -k 2 10 systemctl show ")
+    assert args[-1] == "app.service" and "UnitFileState" in args[0]
+
+
+@pytest.mark.parametrize(
+    ("show", "running", "enabled", "words"),
+    [
+        (SHOW_STOPPED, False, True, "inactive (dead), enabled"),
+        (SHOW_DISABLED, True, False, "active (running), disabled"),
+        (SHOW_FAILED, False, True, "failed (failed), enabled, last result exit-code, 5 restarts"),
+        (SHOW_MISSING, False, False, "unit app.service not-found (LoadState)"),
+    ],
+)
+def test_systemd_unit_not_ok(show: str, running: bool, enabled: bool, words: str) -> None:
+    state = units.systemd_unit(Recorded(Result(0, show)), "app.service")
+    assert (state.running, state.enabled, state.ok) == (running, enabled, False)
+    assert words in state.detail
+
+
+def test_systemd_unit_without_systemd_says_why() -> None:
+    state = units.systemd_unit(Recorded(Result(1, "", NO_SYSTEMD)), "nginx.service")
+    assert not state.ok and state.error is not None
+    assert "not been booted with systemd" in state.detail
+
+
+def test_systemd_unit_timed_out() -> None:
+    state = units.systemd_unit(Recorded(Result(124)), "nginx.service", timeout=3)
+    assert not state.ok and "timed out after 3 s" in state.detail
+
+
+SUPERVISOR_RUNNING = "worker                           RUNNING   pid 57, uptime 0:03:12\n"
+SUPERVISOR_STOPPED = "worker                           STOPPED   Dec 01 11:40 PM\n"
+SUPERVISOR_GROUPED = (
+    "pool:worker                      BACKOFF   Exited too quickly (process log may have details)\n"
+)
+SUPERVISOR_UNKNOWN = "nosuch: ERROR (no such process)\n"
+SUPERVISOR_DOWN = "unix:///var/run/supervisor.sock no such file\n"
+
+
+def test_supervisor_program_running() -> None:
+    host = Recorded(Result(0, SUPERVISOR_RUNNING))
+    state = units.supervisor_program(host, "worker")
+    assert state.ok and state.detail == "program worker RUNNING pid 57, uptime 0:03:12"
+    assert host.calls == [("timeout -k 2 10 supervisorctl status %s", ("worker",))]
+
+
+def test_supervisor_program_stopped_exits_3_and_is_parsed() -> None:
+    state = units.supervisor_program(Recorded(Result(3, SUPERVISOR_STOPPED)), "worker")
+    assert not state.ok and state.error is None and state.state == "STOPPED"
+    assert "STOPPED" in state.detail
+
+
+def test_supervisor_program_in_a_group_and_unknown() -> None:
+    grouped = units.parse_supervisor_status("pool:worker", SUPERVISOR_GROUPED)
+    assert grouped.state == "BACKOFF" and "Exited too quickly" in grouped.detail
+    unknown = units.supervisor_program(Recorded(Result(4, SUPERVISOR_UNKNOWN)), "nosuch")
+    assert not unknown.ok and "no such process" in unknown.detail
+
+
+def test_supervisor_unreachable_and_config_passed() -> None:
+    host = Recorded(Result(4, SUPERVISOR_DOWN))
+    state = units.supervisor_program(host, "worker", config="/etc/supervisor/supervisord.conf")
+    assert not state.ok and "supervisor.sock no such file" in state.detail
+    assert host.calls[0] == (
+        "timeout -k 2 10 supervisorctl -c %s status %s",
+        ("/etc/supervisor/supervisord.conf", "worker"),
+    )
+
+
+def _entry(message: Any, stamp_us: int = 1764632400000000, priority: str = "6") -> str:
+    return json.dumps(
+        {
+            "__REALTIME_TIMESTAMP": str(stamp_us),
+            "PRIORITY": priority,
+            "_SYSTEMD_UNIT": "app.service",
+            "MESSAGE": message,
+        }
+    )
+
+
+def test_parse_journal_counts_matching_messages() -> None:
+    text = "\n".join(
+        [
+            _entry("INFO app: started"),
+            _entry("ERROR app: upstream refused\nTraceback (most recent call last):"),
+            _entry(list(b"ERROR binary \xff payload")),
+            _entry(None),
+            "-- No entries --",
+        ]
+    )
+    scan = units.parse_journal(text, r"\bERROR\b")
+    assert (scan.matches, scan.scanned_lines) == (2, 4)
+    assert (
+        scan.examples[0]
+        == "2025-12-01T23:40:00Z ERROR app: upstream refused Traceback (most recent call last):"
+    )
+    assert "binary \ufffd payload" in scan.examples[1]
+
+
+def test_journal_errors_windowed_by_journalctl() -> None:
+    host = Recorded(Result(0, _entry("ERROR x") + "\n" + _entry("fine") + "\n"))
+    found = units.journal_errors(host, "app.service", r"ERROR", window_minutes=15)
+    assert found.scan is not None and found.scan.matches == 1 and found.window_minutes == 15
+    command, args = host.calls[0]
+    assert command.startswith("timeout -k 2 10 journalctl ") and "-o json" in command
+    assert args == ("app.service", "-900s", str(units.JOURNAL_MAX_LINES))
+
+
+def test_journal_errors_when_journalctl_fails() -> None:
+    found = units.journal_errors(
+        Recorded(Result(1, "", "Failed to add filter for units: No data available")),
+        "x",
+        "E",
+        window_minutes=1,
+    )
+    assert found.scan is None and found.error is not None and "No data available" in found.error
