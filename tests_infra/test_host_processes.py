@@ -14,8 +14,9 @@ import pytest
 @pytest.mark.check("HOST-SERVICE-ACTIVE")
 def test_service_running(host_service, facts, explain):
     state = facts.service_state(host_service)
-    how = f"pid file {host_service.pidfile}" if host_service.pidfile else f"pattern {host_service.pattern!r}"
-    assert state.running, explain(expected=f"service {host_service.name} running ({how})", seen=state.detail)
+    assert state.running, explain(
+        expected=f"service {host_service.name} running ({host_service.how})", seen=state.detail
+    )
 
 
 @pytest.mark.check("HOST-PROCESS-RUNNING")

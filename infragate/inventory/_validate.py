@@ -29,6 +29,7 @@ __all__ = [
     "NAME",
     "AnyUrl",
     "Between",
+    "ContainerName",
     "HttpUrl",
     "Invalid",
     "InventoryError",
@@ -43,6 +44,7 @@ __all__ = [
     "WsUrl",
     "build",
     "describe",
+    "only_for",
     "too_deep",
 ]
 
@@ -161,6 +163,20 @@ class _Regex:
         return None
 
 
+@dataclass(frozen=True)
+class _Named:
+    """A name another program resolves (a container, a systemd unit): its own allowed characters."""
+
+    pattern: re.Pattern[str]
+    what: str
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` breaks the rule, or None."""
+        if not self.pattern.fullmatch(value):
+            return f"must be {self.what}"
+        return None
+
+
 PortNumber = Annotated[int, Between(1, 65535, "a port number")]
 StatusCode = Annotated[int, Between(100, 599, "an HTTP status code")]
 HttpUrl = Annotated[str, _Url(("http", "https"))]
@@ -171,6 +187,27 @@ Regex = Annotated[str, _Regex()]
 Signed = Annotated[float, _NegativeAllowed()]
 Ratio = Annotated[float, Between(0, 1, "a ratio")]
 Percent = Annotated[float, Between(0, 100, "a percentage")]
+# Docker's own rule for container and compose project names (daemon/names: [a-zA-Z0-9][a-zA-Z0-9_.-]+);
+# also systemd unit and supervisor program names (no spaces, no shell characters: they reach a command).
+ContainerName = Annotated[
+    str,
+    _Named(re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:-]*"), "a name of letters, digits, '_', '.', '@', ':', '-'"),
+]
+
+
+def only_for(kind: str, allowed: Mapping[str, tuple[str, ...]], values: Mapping[str, object]) -> None:
+    """Raise ``Invalid`` for a key set (not None, not empty) that ``allowed`` gives to other kinds only.
+
+    ``allowed`` maps a key to the kinds it belongs to; an entry of kind ``kind`` must not set a key of
+    another kind (a ``unit`` on a docker service would be silently ignored, and the check would test less).
+    """
+    for key, kinds in allowed.items():
+        value = values.get(key)
+        if value is None or value == ():
+            continue
+        if kind not in kinds:
+            owners = " or ".join(f'"{k}"' for k in kinds)
+            raise Invalid(key, f'only for manager = {owners}, not "{kind}"')
 
 
 # ---------------------------------------------------------------------------- conversion

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Literal
 
-from infragate.inventory._validate import Invalid, Percent, PortNumber, Ratio, Regex
+from infragate.inventory._validate import (
+    ContainerName,
+    Invalid,
+    Percent,
+    PortNumber,
+    Ratio,
+    Regex,
+    only_for,
+)
 
 # testinfra's connection backends (testinfra.backend.BACKENDS; a self-test keeps the two equal). Copied,
 # not imported: importing testinfra.backend costs about 0.3 s on every inventory load.
@@ -20,6 +28,7 @@ _HOSTLESS = ("local", "chroot")
 _MODE = re.compile(r"^0?[0-7]{3}$")
 
 __all__ = [
+    "MANAGERS",
     "Host",
     "HostBinary",
     "HostDisk",
@@ -33,6 +42,7 @@ __all__ = [
     "Port",
     "Proxy",
     "ProxyUpload",
+    "ServiceManager",
     "WsLocation",
 ]
 
@@ -47,13 +57,125 @@ class Port:
     process: str | None = None
 
 
+ServiceManager = Literal["pidfile", "pattern", "systemd", "docker", "compose", "supervisor"]
+MANAGERS: tuple[ServiceManager, ...] = ("pidfile", "pattern", "systemd", "docker", "compose", "supervisor")
+_DEFAULT_ERRORS = r"\b(ERROR|CRITICAL|FATAL)\b|\[(error|crit|alert|emerg)\]"
+
+# Which manager each optional key of a service belongs to: a key of another manager is an error, never
+# silently ignored (a `unit` on a docker service would make the check test less than it says).
+_SERVICE_KEYS: dict[str, tuple[str, ...]] = {
+    "pidfile": ("pidfile",),
+    "pattern": ("pidfile", "pattern"),
+    "unit": ("systemd",),
+    "enabled": ("systemd",),
+    "program": ("supervisor",),
+    "supervisor_conf": ("supervisor",),
+    "container": ("docker",),
+    "image": ("docker",),
+    "project": ("compose",),
+    "compose_file": ("compose",),
+    "compose_services": ("compose",),
+    "require_healthy": ("docker", "compose"),
+    "docker": ("docker", "compose"),
+    "max_restarts": ("docker", "compose", "systemd", "supervisor"),
+    "max_memory_pct": ("docker", "compose"),
+    "log_error_pattern": ("docker", "compose", "systemd"),
+    "max_log_errors": ("docker", "compose", "systemd"),
+    "log_window_minutes": ("docker", "compose", "systemd"),
+}
+
+
 @dataclass(frozen=True)
 class HostService:
-    """A service without systemd: a pid file whose process runs, or a command-line pattern (regex)."""
+    """A service as deployed, by its manager (HOST-SERVICE-ACTIVE).
+
+    ``manager`` says who runs it; without it, today's entries keep working: ``pidfile`` (its live process)
+    or ``pattern`` (a process whose command line matches the regex). Names default to the entry's name:
+
+    - ``systemd``: ``unit`` active, and enabled unless ``enabled = false``.
+    - ``supervisor``: ``program`` RUNNING (``supervisorctl [-c supervisor_conf] status``).
+    - ``docker``: ``container`` running, health ``healthy`` (``require_healthy = false``: no healthcheck
+      needed), restart count at most ``max_restarts``, and the ``image`` it runs if declared.
+    - ``compose``: every service of ``project`` up (and healthy when it has a healthcheck); the services
+      expected are ``compose_services``, else those of ``compose_file`` (read on the host), else those seen.
+
+    ``docker`` is the CLI on the host (e.g. ``["sudo", "docker"]``); it reads ``DOCKER_HOST`` from the
+    environment. ``max_memory_pct``: HOST-PROCESS-MEMORY, a container's memory against its limit.
+    ``max_log_errors`` (with ``log_window_minutes``, ``log_error_pattern``): HOST-LOG-ERRORS on the
+    service's own log (``docker logs --since``, ``journalctl -u UNIT --since``).
+    """
 
     name: str
+    manager: ServiceManager | None = None
     pidfile: Path | None = None
     pattern: Regex | None = None
+    unit: ContainerName | None = None
+    enabled: bool = True
+    program: ContainerName | None = None
+    supervisor_conf: Path | None = None
+    container: ContainerName | None = None
+    image: str | None = None
+    project: ContainerName | None = None
+    compose_file: Path | None = None
+    compose_services: tuple[ContainerName, ...] = ()
+    require_healthy: bool = True
+    docker: tuple[str, ...] = ("docker",)
+    max_restarts: int | None = None
+    max_memory_pct: Percent | None = None
+    log_error_pattern: Regex = _DEFAULT_ERRORS
+    max_log_errors: int | None = None
+    log_window_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        kind = self.kind
+        set_keys = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name in _SERVICE_KEYS and getattr(self, f.name) != f.default
+        }
+        only_for(kind, _SERVICE_KEYS, set_keys)
+        if kind == "pidfile" and self.pidfile is None:
+            raise Invalid("pidfile", 'manager = "pidfile" needs the pid file path')
+        if kind == "pattern" and self.pattern is None:
+            raise Invalid("pattern", 'manager = "pattern" needs a command-line pattern (regex)')
+        if not self.docker:
+            raise Invalid("docker", "must name a program")
+        if self.log_window_minutes is not None and self.max_log_errors is None:
+            raise Invalid("log_window_minutes", "needs max_log_errors (the window of what?)")
+
+    @property
+    def kind(self) -> ServiceManager:
+        """The manager in effect: ``manager``, else pidfile or pattern by the keys declared."""
+        if self.manager is not None:
+            return self.manager
+        if self.pidfile is not None:
+            return "pidfile"
+        if self.pattern is not None:
+            return "pattern"
+        raise Invalid("manager", f"declare manager ({', '.join(MANAGERS)}) or a pidfile or pattern")
+
+    @property
+    def how(self) -> str:
+        """How the service is found, for messages: "container app-1", "pid file /run/x.pid"."""
+        what = {
+            "pidfile": f"pid file {self.pidfile}",
+            "pattern": f"pattern {self.pattern!r}",
+            "systemd": "systemd unit",
+            "supervisor": "supervisor program",
+            "docker": "container",
+            "compose": "compose project",
+        }[self.kind]
+        return what if self.kind in ("pidfile", "pattern") else f"{what} {self.target_name}"
+
+    @property
+    def target_name(self) -> str:
+        """What the manager knows the service as: unit, program, container or project (default: name)."""
+        return {
+            "systemd": self.unit,
+            "supervisor": self.program,
+            "docker": self.container,
+            "compose": self.project,
+        }.get(self.kind) or self.name
 
 
 @dataclass(frozen=True)
