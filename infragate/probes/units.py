@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from infragate.probes.host import Runner
+from infragate.probes.host import Runner, ServiceState
 from infragate.probes.logs import LogErrors, LogScan
 
 __all__ = [
@@ -26,6 +26,8 @@ __all__ = [
     "parse_supervisor_status",
     "parse_systemctl_show",
     "supervisor_program",
+    "supervisor_service",
+    "systemd_service",
     "systemd_unit",
 ]
 
@@ -130,6 +132,25 @@ def systemd_unit(host: Runner, unit: str, *, timeout: float = COMMAND_TIMEOUT_S)
     return state
 
 
+def systemd_service(
+    host: Runner,
+    unit: str,
+    *,
+    require_enabled: bool = True,
+    max_restarts: int | None = None,
+    timeout: float = COMMAND_TIMEOUT_S,
+) -> ServiceState:
+    """HOST-SERVICE-ACTIVE for a unit: active, enabled (unless not required), restarts within the bound."""
+    state = systemd_unit(host, unit, timeout=timeout)
+    ok = state.running and (state.enabled or not require_enabled)
+    detail = state.detail
+    if ok and max_restarts is not None and (state.restarts or 0) > max_restarts:
+        ok, detail = False, f"{detail} (more than max_restarts {max_restarts})"
+    elif ok and not state.enabled:
+        detail += " (enabled = false: not required)"
+    return ServiceState(ok, detail)
+
+
 # ---------------------------------------------------------------- supervisor
 
 # supervisor's process states (supervisor/states.py ProcessStates).
@@ -196,6 +217,14 @@ def supervisor_program(
     if state.error is not None and out.rc != 0:
         return ProgramState(program, error=f"supervisorctl status failed: {_why(out, timeout)}")
     return state
+
+
+def supervisor_service(
+    host: Runner, program: str, *, config: str | None = None, timeout: float = COMMAND_TIMEOUT_S
+) -> ServiceState:
+    """HOST-SERVICE-ACTIVE for a supervisor program: RUNNING."""
+    state = supervisor_program(host, program, config=config, timeout=timeout)
+    return ServiceState(state.ok, state.detail)
 
 
 # ---------------------------------------------------------------- journal

@@ -98,6 +98,17 @@ def test_systemd_unit_not_ok(show: str, running: bool, enabled: bool, words: str
     assert words in state.detail
 
 
+def test_systemd_service_state_by_the_declared_rules() -> None:
+    disabled = Recorded(Result(0, SHOW_DISABLED))
+    assert not units.systemd_service(disabled, "app.service").running
+    lenient = units.systemd_service(disabled, "app.service", require_enabled=False)
+    assert lenient.running and "enabled = false" in lenient.detail
+    flapping = Recorded(Result(0, SHOW_RUNNING.replace("NRestarts=0", "NRestarts=4")))
+    assert units.systemd_service(flapping, "app.service", max_restarts=4).running
+    over = units.systemd_service(flapping, "app.service", max_restarts=3)
+    assert not over.running and "4 restarts" in over.detail and "max_restarts 3" in over.detail
+
+
 def test_systemd_unit_without_systemd_says_why() -> None:
     state = units.systemd_unit(Recorded(Result(1, "", NO_SYSTEMD)), "nginx.service")
     assert not state.ok and state.error is not None
@@ -129,6 +140,12 @@ def test_supervisor_program_stopped_exits_3_and_is_parsed() -> None:
     state = units.supervisor_program(Recorded(Result(3, SUPERVISOR_STOPPED)), "worker")
     assert not state.ok and state.error is None and state.state == "STOPPED"
     assert "STOPPED" in state.detail
+
+
+def test_supervisor_service_state() -> None:
+    assert units.supervisor_service(Recorded(Result(0, SUPERVISOR_RUNNING)), "worker").running
+    stopped = units.supervisor_service(Recorded(Result(3, SUPERVISOR_STOPPED)), "worker")
+    assert not stopped.running and stopped.detail.startswith("program worker STOPPED")
 
 
 def test_supervisor_program_in_a_group_and_unknown() -> None:
