@@ -11,8 +11,6 @@ from typing import Any, Literal
 
 import yaml
 
-from infragate.diagnostics import Diagnostic, DiagnosticError, parse_diagnostics
-
 __all__ = ["CATALOG_PATH", "Catalog", "Check", "load_catalog"]
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
@@ -34,13 +32,6 @@ class Check:
     mode: Mode = "read-only"
     severity: Severity = "warning"
     thresholds: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    # What to look at when the check fails (catalog ``diagnostics``, infragate/diagnostics.py): kinds from
-    # a read-only allow-list, run only on failure, attached to the JUnit testcase and the report.
-    diagnostics: tuple[Diagnostic, ...] = ()
-    # Prerequisite check ids (catalog ``requires``): when one of them failed in the same run on the same
-    # endpoint (host:port) or inventory entry, a failure of this check is "blocked by" it, not a cause
-    # of its own (infragate/prereqs.py).
-    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,27 +57,8 @@ class CatalogError(ValueError):
     """The catalog file is malformed."""
 
 
-def _diagnostics(raw: Any, where: str) -> tuple[Diagnostic, ...]:
-    try:
-        return parse_diagnostics(raw, where)
-    except DiagnosticError as exc:
-        raise CatalogError(str(exc)) from None
-
-
 def _check(raw: Mapping[str, Any], where: str) -> Check:
-    known = {
-        "id",
-        "component",
-        "seeds",
-        "verify",
-        "default",
-        "hint",
-        "mode",
-        "severity",
-        "thresholds",
-        "requires",
-        "diagnostics",
-    }
+    known = {"id", "component", "seeds", "verify", "default", "hint", "mode", "severity", "thresholds"}
     unknown = set(raw) - known
     if unknown:
         raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
@@ -106,30 +78,7 @@ def _check(raw: Mapping[str, Any], where: str) -> Check:
         mode=mode,
         severity=severity,
         thresholds=MappingProxyType(dict(raw.get("thresholds") or {})),
-        diagnostics=_diagnostics(raw.get("diagnostics"), where),
-        requires=tuple(str(r) for r in raw.get("requires") or ()),
     )
-
-
-def _check_requires(checks: Mapping[str, Check], path: Path) -> None:
-    """Every ``requires`` id exists, and the prerequisite graph has no cycle (a root must exist)."""
-    for check in checks.values():
-        unknown = [r for r in check.requires if r not in checks]
-        if unknown:
-            raise CatalogError(f"{path}: {check.id}: requires unknown ids {unknown}")
-    done: set[str] = set()
-
-    def visit(check_id: str, path_ids: tuple[str, ...]) -> None:
-        if check_id in path_ids:
-            raise CatalogError(f"{path}: requires cycle {' -> '.join((*path_ids, check_id))}")
-        if check_id in done:
-            return
-        for required in checks[check_id].requires:
-            visit(required, (*path_ids, check_id))
-        done.add(check_id)
-
-    for check_id in checks:
-        visit(check_id, ())
 
 
 @cache
@@ -142,5 +91,4 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
         if check.id in checks:
             raise CatalogError(f"{path}: duplicate id {check.id}")
         checks[check.id] = check
-    _check_requires(checks, path)
     return Catalog(MappingProxyType(checks))
