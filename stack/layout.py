@@ -22,6 +22,10 @@ PORT_OFFSETS: dict[str, int] = {
     "llm": 4,  # OpenAI-compatible chat backend with recorded answers
     "nginx_http": 80,
     "nginx_https": 43,
+    # Traefik 3, the second reverse proxy (stack/traefik.py): HTTP (redirects), HTTPS, API + ping.
+    "traefik_http": 81,
+    "traefik_https": 44,
+    "traefik_api": 82,
     "postgres": 32,
     "redis": 79,
     "prometheus": 90,
@@ -44,6 +48,9 @@ class Ports:
     llm: int
     nginx_http: int
     nginx_https: int
+    traefik_http: int
+    traefik_https: int
+    traefik_api: int
     postgres: int
     redis: int
     prometheus: int

