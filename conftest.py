@@ -4,11 +4,11 @@ from __future__ import annotations
 
 pytest_plugins = [
     "fixtures.plugin",
+    "fixtures.rootcause",
     "fixtures.report",
     "fixtures.select",
     "fixtures.checks",
     "fixtures.load",
     "fixtures.timeouts",
     "fixtures.logins",
-    "fixtures.metrics",
 ]

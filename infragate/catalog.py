@@ -32,6 +32,10 @@ class Check:
     mode: Mode = "read-only"
     severity: Severity = "warning"
     thresholds: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # Prerequisite check ids (catalog ``requires``): when one of them failed in the same run on the same
+    # endpoint (host:port) or inventory entry, a failure of this check is "blocked by" it, not a cause
+    # of its own (infragate/prereqs.py).
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,18 @@ class CatalogError(ValueError):
 
 
 def _check(raw: Mapping[str, Any], where: str) -> Check:
-    known = {"id", "component", "seeds", "verify", "default", "hint", "mode", "severity", "thresholds"}
+    known = {
+        "id",
+        "component",
+        "seeds",
+        "verify",
+        "default",
+        "hint",
+        "mode",
+        "severity",
+        "thresholds",
+        "requires",
+    }
     unknown = set(raw) - known
     if unknown:
         raise CatalogError(f"{where}: unknown keys {sorted(unknown)}")
@@ -78,7 +93,29 @@ def _check(raw: Mapping[str, Any], where: str) -> Check:
         mode=mode,
         severity=severity,
         thresholds=MappingProxyType(dict(raw.get("thresholds") or {})),
+        requires=tuple(str(r) for r in raw.get("requires") or ()),
     )
+
+
+def _check_requires(checks: Mapping[str, Check], path: Path) -> None:
+    """Every ``requires`` id exists, and the prerequisite graph has no cycle (a root must exist)."""
+    for check in checks.values():
+        unknown = [r for r in check.requires if r not in checks]
+        if unknown:
+            raise CatalogError(f"{path}: {check.id}: requires unknown ids {unknown}")
+    done: set[str] = set()
+
+    def visit(check_id: str, path_ids: tuple[str, ...]) -> None:
+        if check_id in path_ids:
+            raise CatalogError(f"{path}: requires cycle {' -> '.join((*path_ids, check_id))}")
+        if check_id in done:
+            return
+        for required in checks[check_id].requires:
+            visit(required, (*path_ids, check_id))
+        done.add(check_id)
+
+    for check_id in checks:
+        visit(check_id, ())
 
 
 @cache
@@ -91,4 +128,5 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
         if check.id in checks:
             raise CatalogError(f"{path}: duplicate id {check.id}")
         checks[check.id] = check
+    _check_requires(checks, path)
     return Catalog(MappingProxyType(checks))
