@@ -9,6 +9,7 @@ from typing import Literal
 
 from infragate.inventory._validate import (
     ContainerName,
+    HttpUrl,
     Invalid,
     Percent,
     PortNumber,
@@ -260,11 +261,17 @@ class HostPythonApp:
 
 @dataclass(frozen=True)
 class WsLocation:
-    """A WebSocket location of the proxy (``location`` as written in nginx.conf)."""
+    """A WebSocket location of the proxy: for nginx ``location`` as written in nginx.conf; for Traefik the
+    path its ``router`` must route (its rule's Path/PathPrefix) to a service whose servers are ``upstreams``.
+    """
 
     name: str
     location: str
     min_read_timeout_s: float | None = None
+    # kind = "traefik" only: the router's name in the dynamic configuration ("ws", or "ws@file" with its
+    # provider; without one, @file) and the server URLs its service must list, no more and no fewer.
+    router: str | None = None
+    upstreams: tuple[HttpUrl, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -291,14 +298,43 @@ class ProxyUpload:
 
 @dataclass(frozen=True)
 class Proxy:
-    """The nginx reverse proxy on the host: its configuration file, tested with ``nginx -t`` / ``-T``."""
+    """A reverse proxy: nginx on the host (its configuration file, tested with ``nginx -t`` / ``-T``) or
+    Traefik (``kind = "traefik"``: its API at ``api_url``, routers, services and routes as loaded)."""
 
-    nginx_conf: Path
-    name: str = "nginx"
+    nginx_conf: Path | None = None
+    name: str = ""  # default: the kind ("nginx", "traefik")
+    kind: Literal["nginx", "traefik"] = "nginx"
     nginx_prefix: Path | None = None
     nginx_binary: str = "nginx"
+    # Traefik's API (api@internal): e.g. http://127.0.0.1:8080 for `api.insecure` on a loopback entrypoint.
+    api_url: HttpUrl | None = None
     websocket_locations: tuple[WsLocation, ...] = ()
     upload: tuple[ProxyUpload, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.kind)
+        nginx_only = {"nginx_conf": self.nginx_conf, "nginx_prefix": self.nginx_prefix, "upload": self.upload}
+        if self.kind == "nginx":
+            if self.nginx_conf is None:
+                raise Invalid("nginx_conf", "required for an nginx proxy (the nginx.conf that nginx -t reads)")
+            if self.api_url is not None:
+                raise Invalid("api_url", 'only for kind = "traefik"')
+            for loc in self.websocket_locations:
+                if loc.router is not None or loc.upstreams:
+                    raise Invalid(f"websocket_locations.{loc.name}", 'router and upstreams: only for kind = "traefik"')
+            return
+        for key, value in nginx_only.items():
+            if value is not None and value != ():
+                # upload: CONFIG-UPLOAD-LIMITS reads nginx's client_max_body_size.
+                raise Invalid(key, f'only for kind = "nginx", not "{self.kind}"')
+        if self.api_url is None:
+            raise Invalid("api_url", "required for a Traefik proxy (its API, e.g. http://127.0.0.1:8080)")
+        for loc in self.websocket_locations:
+            if loc.router is None or not loc.upstreams:
+                raise Invalid(
+                    f"websocket_locations.{loc.name}", "a Traefik WebSocket location needs router and upstreams"
+                )
 
 
 @dataclass(frozen=True)

@@ -279,15 +279,17 @@ def journal_errors(
     """Entries of the unit's journal within the last ``window_minutes`` matching ``pattern``.
 
     The window is journalctl's own relative ``--since=-Ns``, measured on the machine's clock (the one
-    that stamped the entries); ``-n`` keeps the newest ``max_lines`` of a flooded window.
+    that stamped the entries). With ``--since``, ``-n`` keeps the OLDEST lines of the window (seen with
+    systemd 252); ``-r`` makes them the newest ``max_lines`` of a flooded window, put back in order here.
     """
     seconds = max(1, round(window_minutes * 60))
     out = host.run(
-        _bounded("journalctl --no-pager -q -o json -u %s --since %s -n %s", timeout),
+        _bounded("journalctl --no-pager -q -o json -r -u %s --since %s -n %s", timeout),
         unit,
         f"-{seconds}s",
         str(max_lines),
     )
     if out.rc != 0:
         return LogErrors(None, window_minutes, f"journalctl -u {unit} failed: {_why(out, timeout)}")
-    return LogErrors(parse_journal(out.stdout, pattern), window_minutes)
+    oldest_first = "\n".join(reversed(out.stdout.splitlines()))
+    return LogErrors(parse_journal(oldest_first, pattern), window_minutes)

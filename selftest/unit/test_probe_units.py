@@ -1,8 +1,8 @@
-"""systemd units, supervisor programs and the journal, parsed from outputs of the real tools.
+"""systemd units, supervisor programs and the journal, parsed from outputs recorded from the real tools.
 
-The outputs are those of Debian bookworm's systemd 252 and supervisor 4.2 (the e2e self-tests read the
-same tools live in the stack's systemd host container); the commands the probes send are checked too
-(bounded by ``timeout``, arguments quoted).
+Recorded in the stack's systemd host container (Debian bookworm: systemd 252, supervisor 4.2, through
+testinfra's docker:// backend) on 2026-12-01; the commands the probes send are checked too (bounded by
+``timeout``, arguments quoted).
 """
 
 from __future__ import annotations
@@ -195,12 +195,27 @@ def test_parse_journal_counts_matching_messages() -> None:
     assert "binary \ufffd payload" in scan.examples[1]
 
 
-def test_journal_errors_windowed_by_journalctl() -> None:
-    host = Recorded(Result(0, _entry("ERROR x") + "\n" + _entry("fine") + "\n"))
-    found = units.journal_errors(host, "app.service", r"ERROR", window_minutes=15)
-    assert found.scan is not None and found.scan.matches == 1 and found.window_minutes == 15
+# One line of `journalctl -o json -u app.service` as recorded (a line the unit wrote to its stdout).
+JOURNAL_LINE = (
+    '{"_SYSTEMD_SLICE":"system.slice","SYSLOG_FACILITY":"3","_HOSTNAME":"vm","_UID":"0",'
+    '"MESSAGE":"ERROR app: upstream connection refused (attempt 3/3)",'
+    '"__MONOTONIC_TIMESTAMP":"11649765943","__REALTIME_TIMESTAMP":"1796166930584130",'
+    '"_CMDLINE":"/usr/bin/python3 -u /opt/infragate/app.py","_PID":"29","_COMM":"python3",'
+    '"_TRANSPORT":"stdout","_SYSTEMD_UNIT":"app.service","PRIORITY":"6","SYSLOG_IDENTIFIER":"python3"}'
+)
+
+
+def test_journal_errors_windowed_by_journalctl_newest_first() -> None:
+    # journalctl -r prints the newest entry first; the examples are put back in time order.
+    host = Recorded(Result(0, JOURNAL_LINE + "\n" + _entry("fine") + "\n" + _entry("ERROR older") + "\n"))
+    found = units.journal_errors(host, "app.service", r"\bERROR\b", window_minutes=15)
+    assert found.scan is not None and found.scan.matches == 2 and found.window_minutes == 15
+    assert found.scan.examples == (
+        "2025-12-01T23:40:00Z ERROR older",
+        "2026-12-01T23:15:30Z ERROR app: upstream connection refused (attempt 3/3)",
+    )
     command, args = host.calls[0]
-    assert command.startswith("timeout -k 2 10 journalctl ") and "-o json" in command
+    assert command.startswith("timeout -k 2 10 journalctl ") and "-o json -r " in command
     assert args == ("app.service", "-900s", str(units.JOURNAL_MAX_LINES))
 
 
