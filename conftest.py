@@ -11,4 +11,5 @@ pytest_plugins = [
     "fixtures.load",
     "fixtures.timeouts",
     "fixtures.logins",
+    "fixtures.diagnostics",
 ]

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 import yaml
 
+from infragate.diagnostics import Diagnostic, DiagnosticError, parse_diagnostics
+
 __all__ = ["CATALOG_PATH", "Catalog", "Check", "load_catalog"]
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
@@ -32,6 +34,9 @@ class Check:
     mode: Mode = "read-only"
     severity: Severity = "warning"
     thresholds: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # What to look at when the check fails (catalog ``diagnostics``, infragate/diagnostics.py): kinds from
+    # a read-only allow-list, run only on failure, attached to the JUnit testcase and the report.
+    diagnostics: tuple[Diagnostic, ...] = ()
     # Prerequisite check ids (catalog ``requires``): when one of them failed in the same run on the same
     # endpoint (host:port) or inventory entry, a failure of this check is "blocked by" it, not a cause
     # of its own (infragate/prereqs.py).
@@ -61,6 +66,13 @@ class CatalogError(ValueError):
     """The catalog file is malformed."""
 
 
+def _diagnostics(raw: Any, where: str) -> tuple[Diagnostic, ...]:
+    try:
+        return parse_diagnostics(raw, where)
+    except DiagnosticError as exc:
+        raise CatalogError(str(exc)) from None
+
+
 def _check(raw: Mapping[str, Any], where: str) -> Check:
     known = {
         "id",
@@ -73,6 +85,7 @@ def _check(raw: Mapping[str, Any], where: str) -> Check:
         "severity",
         "thresholds",
         "requires",
+        "diagnostics",
     }
     unknown = set(raw) - known
     if unknown:
@@ -93,6 +106,7 @@ def _check(raw: Mapping[str, Any], where: str) -> Check:
         mode=mode,
         severity=severity,
         thresholds=MappingProxyType(dict(raw.get("thresholds") or {})),
+        diagnostics=_diagnostics(raw.get("diagnostics"), where),
         requires=tuple(str(r) for r in raw.get("requires") or ()),
     )
 
