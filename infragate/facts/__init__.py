@@ -9,7 +9,9 @@ keeps the fail-fast memory of unreachable endpoints. A new fact is one function 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import math
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +23,22 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from testinfra.host import Host as Machine
 
-    from infragate.inventory import Target
+    from infragate.inventory import Host, Target
     from infragate.probes._base import Timeout
+    from infragate.probes.exchange import Outgoing
+    from infragate.probes.http import HttpAnswer
 
-__all__ = ["FACTS", "Context", "Fact", "endpoint_of", "fact", "load_all", "url_endpoint"]
+__all__ = [
+    "FACTS",
+    "Context",
+    "Fact",
+    "endpoint_of",
+    "fact",
+    "load_all",
+    "machine_for",
+    "transport_options",
+    "url_endpoint",
+]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,7 +46,8 @@ Endpoint = tuple[str, int]
 
 
 class Context(Protocol):
-    """What a binding may use: the target, its timeouts and trust, other facts, the host transport."""
+    """What a binding may use: the target, its timeouts and trust, other facts, and the host the current
+    test reads (``host``: its [[hosts]] entry, None on a target without hosts) through ``machine()``."""
 
     @property
     def target(self) -> Target: ...
@@ -44,7 +59,16 @@ class Context(Protocol):
 
     def get(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
+    def send(self, out: Outgoing, entry: object) -> HttpAnswer:
+        """One HTTP exchange with ``entry``'s trust, under the same fail-fast memory as facts: a binding
+        that sends several requests (a login burst, defaults tried on every [[auth]]) never waits on an
+        endpoint already found dead."""
+        ...
+
     def machine(self) -> Machine: ...
+
+    @property
+    def host(self) -> Host | None: ...
 
     @property
     def run_started(self) -> datetime: ...
@@ -116,3 +140,36 @@ def load_all() -> dict[str, Fact]:
         for module in pkgutil.iter_modules(path):
             importlib.import_module(f"{package}.{module.name}")
     return FACTS
+
+
+# Backends that run the system's ssh client, which reuses one connection per host through a ControlPath.
+_SSH_CLIENT = ("ssh", "safe-ssh")
+
+
+def transport_options(host: Host, *, connect_timeout: float, control_dir: Path) -> dict[str, str]:
+    """testinfra options for the host's backend beyond its URL (whose own query values win): the target's
+    connect timeout (ssh, paramiko) and, for the ssh client, a ControlPath under ``control_dir``, so every
+    command after the first rides one connection (testinfra asks for ControlMaster but sets no ControlPath,
+    and reads none from the URL, which disables reuse: 309 ms per command instead of 92, machine.md)."""
+    scheme = host.transport.partition("://")[0]
+    options: dict[str, str] = {}
+    if scheme in (*_SSH_CLIENT, "paramiko"):
+        options["timeout"] = str(max(1, math.ceil(connect_timeout)))
+    if scheme in _SSH_CLIENT:
+        # A digest, not the URL: unix socket paths are limited to about 100 bytes, and testinfra formats its
+        # command line with % (no %C token).
+        digest = hashlib.sha256(host.transport.encode()).hexdigest()[:16]
+        options["controlpath"] = str(control_dir / f"cm-{digest}")
+    return options
+
+
+def machine_for(host: Host | None, *, connect_timeout: float, control_dir: Path) -> Machine:
+    """A testinfra host for a [[hosts]] entry (``local://`` when there is none)."""
+    import testinfra
+
+    if host is None:
+        return testinfra.get_host("local://")
+    options = transport_options(host, connect_timeout=connect_timeout, control_dir=control_dir)
+    if "controlpath" in options:
+        control_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return testinfra.get_host(host.transport, **options)

@@ -17,7 +17,7 @@ from infragate.inventory.auth import auth_entry
 from infragate.probes import api
 from infragate.probes import auth as contract
 from infragate.probes.conditions import evidence
-from infragate.probes.exchange import Outgoing, send
+from infragate.probes.exchange import Outgoing
 from infragate.probes.http import HttpAnswer
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def wrong_password(ctx: Context, auth: Auth) -> Refusal:
     """The login's answer to the probe account with a wrong password (never the service account)."""
     assert auth.probe_account is not None, "parametrized only with entries that declare probe_account"
     out = login_outgoing(auth, auth.probe_account.username, _WRONG_PASSWORD)
-    answer = send(out, timeout=ctx.timeout, cafile=ctx.trust(auth))
+    answer = ctx.send(out, auth)
     return _refusal(answer, auth.errors.bad_credentials, secrets_of(auth))
 
 
@@ -156,7 +156,7 @@ def protected(ctx: Context, auth: Auth, token: str | None) -> HttpAnswer:
     out = Outgoing(auth.protected_url or "")
     if token is not None:
         out = contract.present(out, auth.present, token)
-    return send(out, timeout=ctx.timeout, cafile=ctx.trust(auth))
+    return ctx.send(out, auth)
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def refreshed(ctx: Context, auth: Auth) -> Refreshed:
         field_name=auth.refresh.field,
         method=auth.refresh.method,
     )
-    answer = send(out, timeout=ctx.timeout, cafile=ctx.trust(auth))
+    answer = ctx.send(out, auth)
     seen = f"refresh: {evidence(answer, secrets)}"
     new = contract.tokens_in(answer, auth.refresh_tokens).access
     if answer.status is None or not 200 <= answer.status < 300 or new is None:
@@ -258,7 +258,7 @@ def with_key(ctx: Context, entry: ApiKey, url: str, key: str | None) -> HttpAnsw
     out = Outgoing(url)
     if key is not None:
         out = contract.present(out, entry.placement, key)
-    return send(out, timeout=ctx.timeout, cafile=ctx.trust(entry))
+    return ctx.send(out, entry)
 
 
 @fact(endpoint=lambda entry, url, *_: url_endpoint(url))
@@ -300,24 +300,20 @@ def login_burst(ctx: Context, auth: Auth) -> Burst:
     ctx.get("wrong_password", auth)
     limit, probe, secrets = auth.rate_limit, auth.probe_account, secrets_of(auth)
     out = login_outgoing(auth, probe.username, _WRONG_PASSWORD)
-    sent, last = 1, send(out, timeout=ctx.timeout, cafile=ctx.trust(auth))
+    sent, last = 1, ctx.send(out, auth)
     # Bounded: at most max_attempts + 1 requests, whatever the service answers.
     while last.status not in (None, contract.RATE_LIMITED) and sent <= limit.max_attempts:
-        sent, last = sent + 1, send(out, timeout=ctx.timeout, cafile=ctx.trust(auth))
+        sent, last = sent + 1, ctx.send(out, auth)
     seen = evidence(last, secrets)
     if last.status != contract.RATE_LIMITED:
         return Burst(limit.max_attempts, sent, None, None, None, None, seen)
     spoofed_out = Outgoing(
         out.url, out.method, {limit.spoof_header: limit.spoof_value}, json=out.json, form=out.form
     )
-    spoofed = send(spoofed_out, timeout=ctx.timeout, cafile=ctx.trust(auth))
+    spoofed = ctx.send(spoofed_out, auth)
     right: str | None = None
     if probe.password_env is not None:
-        good = send(
-            login_outgoing(auth, probe.username, probe.password_env.value),
-            timeout=ctx.timeout,
-            cafile=ctx.trust(auth),
-        )
+        good = ctx.send(login_outgoing(auth, probe.username, probe.password_env.value), auth)
         right = evidence(good, secrets)
     return Burst(
         limit.max_attempts,

@@ -11,7 +11,7 @@ from infragate.inventory.auth import auth_entry
 from infragate.inventory.request import Expect, Request
 from infragate.probes import conditions, cors, debug_pages, health, http, tcp, tls
 from infragate.probes._base import Failure
-from infragate.probes.exchange import Outgoing, send
+from infragate.probes.exchange import Outgoing
 from infragate.probes.http import HttpAnswer
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def http_get(ctx: Context, endpoint: HttpEndpoint) -> HttpAnswer:
     ready = prepare(ctx, call)
     if ready.out is None:
         return _not_sent(call, ready.error or "not sent")
-    return send(ready.out, timeout=ctx.timeout, cafile=ctx.trust(endpoint))
+    return ctx.send(ready.out, endpoint)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from infragate.facts.auth import key_secrets, login_outgoing, protected, secrets
 from infragate.probes import auth as contract
 from infragate.probes import postgres
 from infragate.probes.conditions import evidence
-from infragate.probes.exchange import send
 from infragate.probes.http import HttpAnswer
 
 if TYPE_CHECKING:
@@ -58,7 +57,7 @@ def default_login(ctx: Context, security: Security, pair: str) -> DefaultsTried:
     username, _, password = pair.partition(":")
     tried = []
     for auth in ctx.target.auth:
-        answer = send(login_outgoing(auth, username, password), timeout=ctx.timeout, cafile=ctx.trust(auth))
+        answer = ctx.send(login_outgoing(auth, username, password), auth)
         got = contract.tokens_in(answer, auth.tokens).access is not None
         ok = answer.status is not None and 200 <= answer.status < 300 and got
         tried.append(

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from infragate.facts import Context, fact, url_endpoint
 from infragate.probes import api, http, jsondoc
 from infragate.probes.conditions import evidence
-from infragate.probes.exchange import send
 from infragate.probes.health import ComponentReport, components_report
 from infragate.probes.http import HttpAnswer
 
@@ -99,7 +98,7 @@ def health_detailed(ctx: Context, endpoint: HttpEndpoint, healthy_values: tuple[
     else:
         ready = prepare(ctx, call)
         answer = (
-            send(ready.out, timeout=ctx.timeout, cafile=ctx.trust(endpoint))
+            ctx.send(ready.out, endpoint)
             if ready.out is not None
             else HttpAnswer(call.url or "", call.method, None, 0.0, error=ready.error)
         )

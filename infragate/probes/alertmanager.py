@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from infragate.probes import http
-from infragate.probes._base import Timeout
+from infragate.probes._base import Failure, Timeout
 
 __all__ = ["ActiveAlert", "Alerts", "AmStatus", "Route", "alerts", "route", "status"]
 
@@ -28,6 +28,7 @@ class AmStatus:
     peers: int = 0
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
 
 def status(base: str, *, timeout: Timeout, cafile: Path | None = None) -> AmStatus:
@@ -35,7 +36,11 @@ def status(base: str, *, timeout: Timeout, cafile: Path | None = None) -> AmStat
     answer = http.request(base.rstrip("/") + "/api/v2/status", timeout=timeout, cafile=cafile)
     if answer.status != 200:
         return AmStatus(
-            base, answer.status, error=answer.error or f"HTTP {answer.status}", unreachable=answer.unreachable
+            base,
+            answer.status,
+            error=answer.error or f"HTTP {answer.status}",
+            unreachable=answer.unreachable,
+            failure=answer.failure,
         )
     body = answer.json()
     if not isinstance(body, dict):
@@ -73,6 +78,7 @@ class Alerts:
     alerts: tuple[ActiveAlert, ...] = ()
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
     def matching(self, labels: Mapping[str, str]) -> tuple[ActiveAlert, ...]:
         """Alerts carrying every one of ``labels``."""
@@ -84,7 +90,12 @@ def alerts(base: str, *, timeout: Timeout, cafile: Path | None = None) -> Alerts
     url = base.rstrip("/") + "/api/v2/alerts?active=true&silenced=false&inhibited=false&unprocessed=false"
     answer = http.request(url, timeout=timeout, cafile=cafile)
     if answer.status != 200:
-        return Alerts(base, error=answer.error or f"HTTP {answer.status}", unreachable=answer.unreachable)
+        return Alerts(
+            base,
+            error=answer.error or f"HTTP {answer.status}",
+            unreachable=answer.unreachable,
+            failure=answer.failure,
+        )
     body = answer.json()
     if not isinstance(body, list):
         return Alerts(base, error="not an Alertmanager v2 alert list")

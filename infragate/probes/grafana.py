@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from infragate.probes import http
-from infragate.probes._base import Timeout
+from infragate.probes._base import Failure, Timeout
 
 __all__ = [
     "Dashboard",
@@ -50,6 +50,7 @@ class GrafanaHealth:
     version: str = ""
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
 
 def health(
@@ -58,7 +59,7 @@ def health(
     """GET /api/health (no authentication needed)."""
     answer = _get(base, "/api/health", timeout=timeout, cafile=cafile, token=token)
     if answer.status is None:
-        return GrafanaHealth(None, error=answer.error, unreachable=answer.unreachable)
+        return GrafanaHealth(None, error=answer.error, unreachable=answer.unreachable, failure=answer.failure)
     body = answer.json()
     if not isinstance(body, dict):
         return GrafanaHealth(answer.status, error=f"HTTP {answer.status}, not a Grafana health document")
@@ -91,6 +92,7 @@ class Listing:
     items: tuple[Any, ...] = ()
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
     def by(self, attr: str) -> Mapping[str, Any]:
         """Items keyed by one attribute (``name``, ``uid``)."""
@@ -104,7 +106,7 @@ def datasources(
     answer = _get(base, "/api/datasources", timeout=timeout, cafile=cafile, token=token)
     body = answer.json() if answer.status == 200 else None
     if not isinstance(body, list):
-        return Listing(error=_api_error(answer), unreachable=answer.unreachable)
+        return Listing(error=_api_error(answer), unreachable=answer.unreachable, failure=answer.failure)
     return Listing(
         tuple(
             Datasource(
@@ -125,6 +127,7 @@ class DatasourceHealth:
     message: str = ""
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
@@ -144,7 +147,9 @@ def datasource_health(
         token=token,
     )
     if answer.status is None:
-        return DatasourceHealth(uid, None, error=answer.error, unreachable=answer.unreachable)
+        return DatasourceHealth(
+            uid, None, error=answer.error, unreachable=answer.unreachable, failure=answer.failure
+        )
     body = answer.json()
     if not isinstance(body, dict):
         return DatasourceHealth(uid, answer.status, error=f"HTTP {answer.status}, not a health document")
@@ -158,7 +163,7 @@ def dashboards(
     answer = _get(base, "/api/search?type=dash-db&limit=5000", timeout=timeout, cafile=cafile, token=token)
     body = answer.json() if answer.status == 200 else None
     if not isinstance(body, list):
-        return Listing(error=_api_error(answer), unreachable=answer.unreachable)
+        return Listing(error=_api_error(answer), unreachable=answer.unreachable, failure=answer.failure)
     return Listing(
         tuple(
             Dashboard(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from infragate.probes._base import Timeout
+from infragate.probes._base import Failure, Timeout
 from infragate.probes.conditions import redact
 from infragate.probes.exchange import Outgoing, send
 from infragate.probes.http import HttpAnswer
@@ -62,6 +62,7 @@ class ModelList:
     elapsed_ms: float = 0.0
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
     url: str = ""
     kind: str = "ollama"
 
@@ -88,6 +89,7 @@ def models(
             None,
             error=answer.error,
             unreachable=answer.unreachable,
+            failure=answer.failure,
             elapsed_ms=answer.elapsed_ms,
             url=url,
             kind=kind,
@@ -113,6 +115,7 @@ class Generation:
     reply: str = ""
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
     url: str = ""
 
 
@@ -147,7 +150,15 @@ def generate(
     )
     elapsed = answer.elapsed_ms / 1000
     if answer.status is None:
-        return Generation(model, None, elapsed, error=answer.error, unreachable=answer.unreachable, url=url)
+        return Generation(
+            model,
+            None,
+            elapsed,
+            error=answer.error,
+            unreachable=answer.unreachable,
+            failure=answer.failure,
+            url=url,
+        )
     body = answer.json()
     if answer.status != 200 or not isinstance(body, dict):
         return Generation(model, answer.status, elapsed, error=_error_text(answer, token), url=url)

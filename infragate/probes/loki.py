@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import yaml
 
 from infragate.probes import http
-from infragate.probes._base import Timeout
+from infragate.probes._base import Failure, Timeout
 
 __all__ = ["LokiReady", "Retention", "StreamEntries", "ready", "recent_entries", "retention"]
 
@@ -24,13 +24,14 @@ class LokiReady:
     body: str = ""
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
 
 def ready(base: str, *, timeout: Timeout, cafile: Path | None = None) -> LokiReady:
     """GET /ready."""
     answer = http.request(base.rstrip("/") + "/ready", timeout=timeout, cafile=cafile)
     if answer.status is None:
-        return LokiReady(None, error=answer.error, unreachable=answer.unreachable)
+        return LokiReady(None, error=answer.error, unreachable=answer.unreachable, failure=answer.failure)
     return LokiReady(answer.status, answer.body.strip()[:200])
 
 
@@ -44,6 +45,7 @@ class StreamEntries:
     newest_age_s: float | None = None
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
 
 def recent_entries(
@@ -61,7 +63,9 @@ def recent_entries(
     url = f"{base.rstrip('/')}/loki/api/v1/query_range?{urlencode(params)}"
     answer = http.request(url, timeout=timeout, cafile=cafile)
     if answer.status is None:
-        return StreamEntries(selector, window_s, error=answer.error, unreachable=answer.unreachable)
+        return StreamEntries(
+            selector, window_s, error=answer.error, unreachable=answer.unreachable, failure=answer.failure
+        )
     body = answer.json()
     if answer.status != 200 or not isinstance(body, dict) or body.get("status") != "success":
         text = answer.body.strip()[:200] if answer.status != 200 else "not a Loki query answer"
@@ -79,6 +83,7 @@ class Retention:
     text: str = ""
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
@@ -97,7 +102,12 @@ def retention(base: str, *, timeout: Timeout, cafile: Path | None = None) -> Ret
     """GET /config (YAML) and read limits_config.retention_period."""
     answer = http.request(base.rstrip("/") + "/config", timeout=timeout, cafile=cafile)
     if answer.status != 200:
-        return Retention(None, error=answer.error or f"HTTP {answer.status}", unreachable=answer.unreachable)
+        return Retention(
+            None,
+            error=answer.error or f"HTTP {answer.status}",
+            unreachable=answer.unreachable,
+            failure=answer.failure,
+        )
     try:
         doc = yaml.safe_load(answer.body) or {}
     except yaml.YAMLError as exc:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from infragate.jsonpath import MISSING, search
 from infragate.probes import http
-from infragate.probes._base import Timeout
+from infragate.probes._base import Failure, Timeout
 
 __all__ = ["MetricsPage", "Sample", "parse_json", "parse_text", "scrape"]
 
@@ -44,6 +44,7 @@ class MetricsPage:
     document: Any = None
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
@@ -121,7 +122,9 @@ def scrape(
     answer = http.request(url, timeout=timeout, cafile=cafile, headers={"Accept": accept})
     if answer.status != 200:
         error = answer.error or f"HTTP {answer.status}"
-        return MetricsPage(url, format, answer.status, error=error, unreachable=answer.unreachable)
+        return MetricsPage(
+            url, format, answer.status, error=error, unreachable=answer.unreachable, failure=answer.failure
+        )
     if format == "json":
         document = answer.json()
         if document is None:

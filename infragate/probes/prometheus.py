@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from infragate.probes import http
-from infragate.probes._base import Timeout
+from infragate.probes._base import Failure, Timeout
 
 __all__ = [
     "QueryResult",
@@ -32,21 +32,21 @@ def _url(base: str, path: str, params: dict[str, str] | None = None) -> str:
 
 def _api(
     base: str, path: str, *, timeout: Timeout, cafile: Path | None, params: dict[str, str] | None = None
-) -> tuple[Any, str | None, bool]:
-    """(data, error, unreachable) of one API call; the API's own error text when it answers one."""
+) -> tuple[Any, str | None, http.HttpAnswer]:
+    """(data, error, answer) of one API call; the API's own error text when it answers one."""
     answer = http.request(_url(base, path, params), timeout=timeout, cafile=cafile)
     if answer.status is None:
-        return None, answer.error, answer.unreachable
+        return None, answer.error, answer
     body = answer.json()
     if not isinstance(body, dict):
-        return None, f"HTTP {answer.status}, not a Prometheus API answer", False
+        return None, f"HTTP {answer.status}, not a Prometheus API answer", answer
     if body.get("status") != "success":
         return (
             None,
             f"HTTP {answer.status}: {body.get('errorType', 'error')}: {body.get('error', '?')}",
-            False,
+            answer,
         )
-    return body.get("data"), None, False
+    return body.get("data"), None, answer
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Readiness:
     healthy_status: int | None
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,9 +70,9 @@ def readiness(base: str, *, timeout: Timeout, cafile: Path | None = None) -> Rea
     """GET /-/ready then /-/healthy."""
     ready = http.request(_url(base, "/-/ready"), timeout=timeout, cafile=cafile)
     if ready.status is None:
-        return Readiness(base, None, None, ready.error, ready.unreachable)
+        return Readiness(base, None, None, ready.error, ready.unreachable, ready.failure)
     healthy = http.request(_url(base, "/-/healthy"), timeout=timeout, cafile=cafile)
-    return Readiness(base, ready.status, healthy.status, healthy.error, healthy.unreachable)
+    return Readiness(base, ready.status, healthy.status, healthy.error, healthy.unreachable, healthy.failure)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class Targets:
     targets: tuple[ScrapeTarget, ...] = ()
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
     def jobs(self) -> frozenset[str]:
         """Jobs with at least one active target."""
@@ -111,11 +113,11 @@ class Targets:
 
 def targets(base: str, *, timeout: Timeout, cafile: Path | None = None) -> Targets:
     """GET /api/v1/targets?state=active."""
-    data, error, unreachable = _api(
+    data, error, answer = _api(
         base, "/api/v1/targets", timeout=timeout, cafile=cafile, params={"state": "active"}
     )
     if error is not None:
-        return Targets(base, error=error, unreachable=unreachable)
+        return Targets(base, error=error, unreachable=answer.unreachable, failure=answer.failure)
     found = tuple(
         ScrapeTarget(
             job=str(t.get("labels", {}).get("job") or t.get("scrapePool", "?")),
@@ -138,6 +140,7 @@ class QueryResult:
     values: tuple[tuple[str, float], ...] = ()
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
 
 def _series(metric: dict[str, str]) -> str:
@@ -155,11 +158,9 @@ def _float(raw: Any) -> float:
 
 def query(base: str, expr: str, *, timeout: Timeout, cafile: Path | None = None) -> QueryResult:
     """GET /api/v1/query?query=EXPR (evaluated now)."""
-    data, error, unreachable = _api(
-        base, "/api/v1/query", timeout=timeout, cafile=cafile, params={"query": expr}
-    )
+    data, error, answer = _api(base, "/api/v1/query", timeout=timeout, cafile=cafile, params={"query": expr})
     if error is not None:
-        return QueryResult(expr, error=error, unreachable=unreachable)
+        return QueryResult(expr, error=error, unreachable=answer.unreachable, failure=answer.failure)
     kind, result = (data or {}).get("resultType"), (data or {}).get("result") or []
     if kind == "vector":
         return QueryResult(expr, tuple((_series(r.get("metric", {})), _float(r["value"][1])) for r in result))
@@ -196,6 +197,7 @@ class RuleGroups:
     groups: tuple[RuleGroup, ...] = ()
     error: str | None = None
     unreachable: bool = False
+    failure: Failure | None = None
 
     def names(self) -> frozenset[str]:
         """Names of the loaded groups."""
@@ -208,9 +210,9 @@ class RuleGroups:
 
 def rules(base: str, *, timeout: Timeout, cafile: Path | None = None) -> RuleGroups:
     """GET /api/v1/rules."""
-    data, error, unreachable = _api(base, "/api/v1/rules", timeout=timeout, cafile=cafile)
+    data, error, answer = _api(base, "/api/v1/rules", timeout=timeout, cafile=cafile)
     if error is not None:
-        return RuleGroups(base, error=error, unreachable=unreachable)
+        return RuleGroups(base, error=error, unreachable=answer.unreachable, failure=answer.failure)
     groups = tuple(
         RuleGroup(
             name=str(g.get("name", "")),

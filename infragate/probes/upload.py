@@ -20,7 +20,7 @@ from infragate.inventory.config import SettingsSource
 from infragate.probes import nginx
 from infragate.probes.conditions import evidence, problems
 from infragate.probes.config import lookup, typed
-from infragate.probes.exchange import Outgoing, send
+from infragate.probes.exchange import Outgoing
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -113,7 +113,7 @@ def upload_answer(ctx: Context, entry: Upload, side: str) -> UploadAnswer:
         if isinstance(with_token, str):
             return UploadAnswer(size, "", f"could not run: {with_token}")
         out = with_token
-    answer = send(out, timeout=ctx.timeout, cafile=ctx.trust(entry))
+    answer = ctx.send(out, entry)
     judge = _judge_above if side == "above" else _judge_below
     return UploadAnswer(size, evidence(answer), judge(answer, entry), answer.status)
 

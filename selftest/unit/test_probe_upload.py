@@ -13,8 +13,10 @@ import pytest
 
 from infragate.inventory import InventoryError, build, load_target
 from infragate.inventory.http import Upload
-from infragate.probes import nginx, upload
+from infragate.probes import exchange, nginx, upload
 from infragate.probes._base import Timeout
+from infragate.probes.exchange import Outgoing
+from infragate.probes.http import HttpAnswer
 from selftest.unit.servers import http_server
 
 LIMIT = 4096
@@ -52,6 +54,9 @@ class _Ctx:
 
     def trust(self, entry: object) -> None:
         return None
+
+    def send(self, out: Outgoing, entry: object) -> HttpAnswer:
+        return exchange.send(out, timeout=self.timeout)
 
 
 def _entry(port: int, **extra: Any) -> Upload:
@@ -177,7 +182,7 @@ def test_inventory_upload_entries(tmp_path: Path) -> None:
         '[[proxy.upload]]\nname = "u"\nlocation = "/upload"\nsettings = ".env"\n'
     )
     target = load_target(tmp_path / "t.toml")
-    assert target.http.upload[0].body == "raw" and target.proxy.upload[0].settings == tmp_path / ".env"  # type: ignore[union-attr]
+    assert target.http.upload[0].body == "raw" and target.proxy[0].upload[0].settings == tmp_path / ".env"  # type: ignore[union-attr]
     (tmp_path / "t.toml").write_text(
         '[proxy]\nnginx_conf = "/n"\n[[proxy.upload]]\nname = "u"\nlocation = "/"\n'
     )
