@@ -11,5 +11,6 @@ pytest_plugins = [
     "fixtures.load",
     "fixtures.timeouts",
     "fixtures.logins",
+    "fixtures.htmlreport",
     "fixtures.diagnostics",
 ]
