@@ -138,6 +138,8 @@ def parse_diagnostics(raw: Any, where: str) -> tuple[Diagnostic, ...]:
 _CREDENTIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # PEM private keys (a config dump or a log may print one).
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S), "***"),
+    # An HTTP credential (before key: value, which would take only the scheme word as the value).
+    (re.compile(r"(?i)(\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1***"),
     # key=value / key: value with a credential-like key (env files, DSNs, JSON logs, redis.conf).
     (
         re.compile(
@@ -149,7 +151,6 @@ _CREDENTIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # SQL (ALTER ROLE ... PASSWORD 'x'), redis.conf (requirepass x), HTTP auth headers.
     (re.compile(r"(?i)(\bpassword\s+)('[^'\n]*'|\"[^\"\n]*\")"), r"\1***"),
     (re.compile(r"(?i)(\b(?:requirepass|masterauth)\s+)\S+"), r"\1***"),
-    (re.compile(r"(?i)(\b(?:bearer|basic|token)\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1***"),
     # A URL's password: scheme://user:password@host.
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@", re.I), r"\1***@"),
 )
@@ -277,7 +278,7 @@ def fill(template: str, entry: Any) -> str:
 
 # One fixed script: the command's arguments follow as "$@", each quoted by the transport. The output is
 # cut on the host; the exit status follows on a line of its own (lost only when the output was cut).
-_SCRIPT = '{ "$@" 2>&1; echo; echo "infragate-rc=$?"; } | head -c %d'
+_SCRIPT = '{ "$@" 2>&1; rc=$?; echo; echo "infragate-rc=$rc"; } | head -c %d'
 _RC = re.compile(r"\n?\n?infragate-rc=(\d+)\s*\Z")
 
 
