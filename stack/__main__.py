@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from stack import api, control
-from stack.layout import layout
+from stack.docker import docker_host
+from stack.layout import deploy_requested, layout
 from stack.secretstore import env_text
 
 
@@ -40,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one CLI command; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m stack", description="infragate reference target")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start every part (idempotent) and wait until ready")
+    up_cmd = sub.add_parser("up", help="start every part (idempotent) and wait until ready")
+    # The deployment part (Docker engine, containers; issue 11): opt-in, then on until `down`.
+    up_cmd.add_argument("--with", dest="with_parts", action="append", choices=["deploy"], default=[])
     sub.add_parser("down", help="stop every process we started")
     sub.add_parser("status", help="part, pid, port, state; exit 0 iff all parts are up")
     sub.add_parser("fault", help="apply a fault").add_argument("name")
@@ -52,9 +55,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "up":
+            if "deploy" in args.with_parts:
+                layout().ensure()
+                layout().deploy_marker.touch()
             api.up(_print)
         elif args.command == "down":
             api.down(_print)
+            layout().deploy_marker.unlink(missing_ok=True)
         elif args.command == "status":
             return _status()
         elif args.command == "fault":
@@ -73,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             return _faults()
         elif args.command == "env":
             sys.stdout.write(env_text(layout()))
+            if deploy_requested():
+                # The docker CLI and testinfra's docker:// backend reach the stack's own engine only.
+                sys.stdout.write(f"export DOCKER_HOST={docker_host(layout())}\n")
     except (api.StackError, api.FaultError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -34,6 +34,11 @@ PORT_OFFSETS: dict[str, int] = {
     "pushgateway": 91,
     "sshd": 22,
     "recorded": 95,  # recorded Grafana / Loki / Ollama APIs (stack/recorded/)
+    # The deployment part (issue 11, behind the deploy switch): the compose project's app, PostgreSQL and
+    # Redis, in containers on the host network (stack/compose/).
+    "deploy_app": 60,
+    "deploy_postgres": 62,
+    "deploy_redis": 63,
 }
 
 
@@ -58,6 +63,9 @@ class Ports:
     pushgateway: int
     sshd: int
     recorded: int
+    deploy_app: int
+    deploy_postgres: int
+    deploy_redis: int
 
 
 def port_base() -> int:
@@ -75,6 +83,22 @@ def ports() -> Ports:
     """All listener ports computed from the port base."""
     base = port_base()
     return Ports(**{name: base + offset for name, offset in PORT_OFFSETS.items()})
+
+
+# The deployment part (Docker engine, images, containers; issue 11) is on for the e2e self-tests and opt-in
+# for `make demo`: INFRAGATE_STACK_DEPLOY=1 (or 0 to force it off), else `python -m stack up --with deploy`
+# leaves a marker in the run dir so later fault/heal/status/down commands see the same stack.
+DEPLOY_ENV = "INFRAGATE_STACK_DEPLOY"
+
+
+def deploy_requested(root: Path | None = None) -> bool:
+    """Whether the deployment part is on: INFRAGATE_STACK_DEPLOY, else the run dir's marker."""
+    raw = os.environ.get(DEPLOY_ENV, "").strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    return Layout(root or run_dir()).deploy_marker.exists()
 
 
 def run_dir() -> Path:
@@ -166,6 +190,11 @@ class Layout:
     def secrets_file(self) -> Path:
         """`export NAME=value` lines, mode 600."""
         return self.root / "secrets.env"
+
+    @property
+    def deploy_marker(self) -> Path:
+        """Present while the deployment part is on here (`up --with deploy`; `down` removes it)."""
+        return self.root / "deploy.on"
 
     @property
     def lock_file(self) -> Path:

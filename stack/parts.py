@@ -19,7 +19,7 @@ import psycopg
 import redis
 
 from stack import config, pg_backup, probes, proc, secretstore, traefik
-from stack.layout import LOOPBACK, REPO_ROOT, Layout, Ports
+from stack.layout import LOOPBACK, REPO_ROOT, Layout, Ports, deploy_requested
 from stack.tls import TlsFiles
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -950,6 +950,25 @@ PART_CLASSES: tuple[type[Part], ...] = (
 PART_NAMES: tuple[str, ...] = tuple(cls.name for cls in PART_CLASSES)
 
 
+def deploy_part_classes() -> tuple[type[Part], ...]:
+    """The deployment part (issue 11): engine, containers, proxies; only behind the deploy switch.
+
+    Imported here, not at the top: these modules import this one (Part, Context).
+    """
+    from stack import docker
+    from stack.compose import ComposePart
+
+    return (docker.DockerdPart, ComposePart)
+
+
 def make_parts(ctx: Context) -> dict[str, Part]:
-    """One instance of every part, in start/display order."""
-    return {cls.name: cls(ctx) for cls in PART_CLASSES}
+    """One instance of every part, in start/display order.
+
+    The deployment part is included while its switch is on (stack/layout.py deploy_requested), and
+    whenever one of its processes is still recorded, so `down` stops it even with the switch off.
+    """
+    classes = PART_CLASSES
+    deploy = deploy_part_classes()
+    if deploy_requested(ctx.lay.root) or any((ctx.lay.pids / f"{c.name}.json").exists() for c in deploy):
+        classes = (*classes, *deploy)
+    return {cls.name: cls(ctx) for cls in classes}
