@@ -317,12 +317,16 @@ class Proxy:
         nginx_only = {"nginx_conf": self.nginx_conf, "nginx_prefix": self.nginx_prefix, "upload": self.upload}
         if self.kind == "nginx":
             if self.nginx_conf is None:
-                raise Invalid("nginx_conf", "required for an nginx proxy (the nginx.conf that nginx -t reads)")
+                raise Invalid(
+                    "nginx_conf", "required for an nginx proxy (the nginx.conf that nginx -t reads)"
+                )
             if self.api_url is not None:
                 raise Invalid("api_url", 'only for kind = "traefik"')
             for loc in self.websocket_locations:
                 if loc.router is not None or loc.upstreams:
-                    raise Invalid(f"websocket_locations.{loc.name}", 'router and upstreams: only for kind = "traefik"')
+                    raise Invalid(
+                        f"websocket_locations.{loc.name}", 'router and upstreams: only for kind = "traefik"'
+                    )
             return
         for key, value in nginx_only.items():
             if value is not None and value != ():
@@ -333,7 +337,8 @@ class Proxy:
         for loc in self.websocket_locations:
             if loc.router is None or not loc.upstreams:
                 raise Invalid(
-                    f"websocket_locations.{loc.name}", "a Traefik WebSocket location needs router and upstreams"
+                    f"websocket_locations.{loc.name}",
+                    "a Traefik WebSocket location needs router and upstreams",
                 )
 
 

@@ -67,7 +67,8 @@ class Target:
     auth: tuple[Auth, ...] = ()  # [[auth]] entries; a single [auth] table is one entry named "auth"
     security: Security | None = None
     config: Config | None = None
-    proxy: Proxy | None = None
+    # [[proxy]] entries (nginx, Traefik); a single [proxy] table is one entry.
+    proxy: tuple[Proxy, ...] = ()
     migrations: Migrations | None = None
     sqlite: tuple[Sqlite, ...] = ()
     metrics: Metrics | None = None
@@ -198,6 +199,8 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
     data = {**head, **raw}
     if isinstance(data.get("auth"), dict):  # today's single [auth] table: one entry named "auth"
         data["auth"] = [data["auth"]]
+    if isinstance(data.get("proxy"), dict):  # a single [proxy] table: one proxy (before kind existed)
+        data["proxy"] = [data["proxy"]]
     for key in ("name", "path"):
         if key in head:
             raise InventoryError(
