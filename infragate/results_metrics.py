@@ -157,10 +157,10 @@ def url_problem(url: str) -> str | None:
 def redact_url(url: str) -> str:
     """URL without its user and password, for messages."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    # From the netloc's text, not .hostname/.port: an invalid port must not hide the redaction.
+    netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
