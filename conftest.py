@@ -12,5 +12,6 @@ pytest_plugins = [
     "fixtures.timeouts",
     "fixtures.logins",
     "fixtures.htmlreport",
+    "fixtures.metrics",
     "fixtures.diagnostics",
 ]
