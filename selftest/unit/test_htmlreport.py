@@ -58,9 +58,8 @@ def test_tls_cert_not_expiring(tls_endpoint, explain):
     )
 
 @pytest.mark.check("HTTP-HEALTH")
-def test_http_health(http_endpoint, explain, record_property):
-    # What fixtures/rootcause.py records for a failure whose prerequisite (TLS, same endpoint) failed.
-    record_property("blocked_by", "TLS-CERT-EXPIRY t/proxy")
+def test_http_health(http_endpoint, explain):
+    # Same endpoint as the TLS check: fixtures/rootcause.py judges this failure blocked by it.
     assert False, explain(expected="HTTP 200", seen="no response: certificate has expired")
 
 @pytest.mark.check("CORS-ALLOWED-ORIGIN")
@@ -124,10 +123,11 @@ def _summary(tmp: Path) -> Path:
     return run
 
 
-@pytest.fixture(scope="module")
-def page_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One real pytest run of the synthetic checks; returns its directory (gate.html, r.html, j.xml)."""
-    tmp = tmp_path_factory.mktemp("htmlreport")
+@pytest.fixture(scope="module", params=["plain", "xdist"])
+def page_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real pytest run of the synthetic checks (in one process, and under xdist where the controller
+    writes the page from its workers' reports); returns its directory (gate.html, r.html, j.xml)."""
+    tmp = tmp_path_factory.mktemp(f"htmlreport-{request.param}")
     (tmp / "tests_infra").mkdir()
     (tmp / "tests_infra" / "test_synthetic.py").write_text(TESTS)
     (tmp / "t.toml").write_text(INVENTORY)
@@ -141,6 +141,7 @@ def page_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "-p", "no:locust", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
         f"--junitxml={tmp / 'j.xml'}", f"--html={tmp / 'r.html'}", f"--load-reports={tmp / 'load'}",
         "-l",  # locals printed in tracebacks: the page must still not show the secret
+        *(["-n", "2"] if request.param == "xdist" else []),
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=120)
     (tmp / "stdout.txt").write_text(proc.stdout + proc.stderr)
@@ -166,6 +167,9 @@ def test_page_says_target_verdict_and_root_cause_first(page_run: Path) -> None:
     ):
         assert text in html
     assert "002 § " in html and 'href="https://wiki.example/runbook"' in html  # runbook sections
+    # Evidence: the "infragate diagnostics" section fixtures/diagnostics.py attached to the failure.
+    cause2 = html[html.index('id="cause-2"') :]
+    assert "INFO memory" in cause2[cause2.index("evidence") : cause2.index("remedy")]
 
 
 def test_page_grid_has_every_state(page_run: Path) -> None:
