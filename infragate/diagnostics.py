@@ -348,11 +348,17 @@ def _plan(
         argv = ["docker", "logs", "--timestamps", "--tail", lines, name]
         return [host_plan(" ".join(argv), argv, keep_end=True)]
     if spec.kind == "nginx_config":
-        proxy = getattr(target, "proxy", None)
-        if proxy is None:
-            raise _NotApplicable("the target declares no [proxy]")
-        argv = [str(proxy.nginx_binary), "-T", "-q"]
-        if proxy.nginx_prefix is not None:
+        declared = getattr(target, "proxy", None)
+        # One [proxy] table, or a list of proxies of several kinds: the nginx ones (with nginx_conf).
+        proxies = (
+            declared if isinstance(declared, (tuple, list)) else (() if declared is None else (declared,))
+        )
+        nginx = [x for x in proxies if getattr(x, "nginx_conf", None) is not None]
+        if not nginx:
+            raise _NotApplicable("the target declares no nginx [proxy]")
+        proxy = nginx[0]
+        argv = [str(getattr(proxy, "nginx_binary", "nginx")), "-T", "-q"]
+        if getattr(proxy, "nginx_prefix", None) is not None:
             argv += ["-p", f"{str(proxy.nginx_prefix).rstrip('/')}/"]
         argv += ["-c", str(proxy.nginx_conf)]
         wanted = re.compile(str(p["match"]))
@@ -561,6 +567,9 @@ class Session:
                 plans = _plan(spec, entry, target, runner, self.limits)
             except _NotApplicable as why:
                 outputs.append(Output(spec.kind, "", f"not run: {why}"))
+                continue
+            except Exception as exc:  # an inventory shape this kind did not expect: say so, go on
+                outputs.append(Output(spec.kind, "", f"not run: {type(exc).__name__}: {exc}"[:300]))
                 continue
             for plan in plans:
                 if plan.key in self._done:
