@@ -33,7 +33,7 @@ LIVE_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 60.0
 # After a fault that restarts a part, how long to wait for Prometheus's next good scrape of every target.
 SCRAPE_AFTER_APPLY_S = 20.0
-FAULT_KEYS = {"name", "description", "expect_fail", "breaks", "message", "messages"}
+FAULT_KEYS = {"name", "description", "expect_fail", "breaks", "message", "messages", "root"}
 CERT_NOT_RELOADED = "cert-not-reloaded"
 ALLOWED_ORIGIN = "https://app.example.test"
 FOREIGN_ORIGIN = "https://evil.example.test"
@@ -55,6 +55,8 @@ class Fault:
     breaks: tuple[str, ...]
     message: str
     messages: Mapping[str, str] = field(default_factory=dict)
+    # The check id the run's summary names first as the root cause (issue 13; selftest/e2e/test_faults.py).
+    root: str | None = None
 
     def message_for(self, check_id: str) -> str:
         """The word a failure of ``check_id`` must contain under this fault."""
@@ -80,6 +82,7 @@ def _fault(entry: dict[str, Any], where: str) -> Fault:
         breaks=tuple(entry["breaks"]),
         message=entry["message"],
         messages=dict(entry.get("messages", {})),
+        root=entry.get("root"),
     )
 
 

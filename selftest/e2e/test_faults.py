@@ -1,7 +1,8 @@
 """Every fault breaks exactly the checks it should, with a message naming the cause.
 
 The faults are data (stack/faults.toml, stack/faults.d/): each names the check ids that must fail, the
-parts of the inventory it breaks (``breaks``) and a word the failure message must contain. A faulted run
+parts of the inventory it breaks (``breaks``), a word the failure message must contain and its ``root``:
+the check the first ``root cause:`` line of the run's summary names (fixtures/rootcause.py). A faulted run
 selects the tests of the broken parts plus a fixed control set of every other component
 (``--only-entries ... --with-control``, fixtures/select.py): tests of the broken parts may fail (the
 derived collateral), the expect_fail checks must, and every control test must pass. A check never seen
@@ -65,8 +66,18 @@ def _problems(fault: Any, run: Any) -> list[str]:
         word = fault.message_for(check_id)
         if not any(word.lower() in m.lower() for m in failed[check_id]):
             problems.append(f"no {check_id} failure mentions {word!r}: {failed[check_id][0][:400]}")
+    first = next((ln for ln in run.stdout.splitlines() if ln.startswith("root cause: ")), None)
+    if first is None:
+        problems.append(f"no 'root cause:' line in the summary; expected {fault.root}")
+    elif first.split()[2] != fault.root:
+        problems.append(f"first root cause line names the wrong check, expected {fault.root}: {first[:300]}")
     for check_id, messages in sorted(failed.items()):
-        bare = [m[:200] for m in messages if "remedy:" not in m and "(first seen in" not in m]
+        # A blocked failure names its root cause instead of its own remedy (fixtures/rootcause.py).
+        bare = [
+            m[:200]
+            for m in messages
+            if "remedy:" not in m and "(first seen in" not in m and "blocked by " not in m
+        ]
         if bare:
             problems.append(f"{check_id} failed without a remedy: {bare[0]}")
     return problems
@@ -96,6 +107,11 @@ def test_every_check_is_seen_failing_under_some_fault() -> None:
         marked.update(re.findall(r"check\(\s*[\"']([A-Z0-9-]+)[\"']", path.read_text()))
     covered = {i for f in INFRA_FAULTS for i in f.expect_fail}
     assert marked and marked <= covered, sorted(marked - covered)
+
+
+def test_every_fault_names_its_root_cause() -> None:
+    """Each fault says which check its run's summary names first (the root), and it is a catalog id."""
+    assert not [f.name for f in faults() if f.root is None or f.root not in CATALOG]
 
 
 def test_faults_name_what_they_break_never_what_may_fail() -> None:
