@@ -90,7 +90,7 @@ def log_size(ctx: Context, log: HostLog) -> FileSize:
 @fact(endpoint=host_side)
 def log_rotation(ctx: Context, log: HostLog) -> LogrotateCoverage:
     """The logrotate rule covering a log file, read from ``[host] logrotate_configs`` on the machine."""
-    configs = ctx.target.host.logrotate_configs if ctx.target.host is not None else ()
+    configs = ctx.host.logrotate_configs if ctx.host is not None else ()
     return logs.logrotate_coverage(ctx.machine(), str(log.path), tuple(str(p) for p in configs))
 
 

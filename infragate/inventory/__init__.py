@@ -12,7 +12,6 @@ from infragate.inventory._validate import InventoryError, Secret, build
 from infragate.inventory.auth import Auth, Security
 from infragate.inventory.config import Config, ConfigFile, EnvFile, SettingsSource
 from infragate.inventory.host import (
-    Host,
     HostBinary,
     HostDisk,
     HostFile,
@@ -26,6 +25,7 @@ from infragate.inventory.host import (
     Proxy,
     WsLocation,
 )
+from infragate.inventory.hosts import Host
 from infragate.inventory.http import ApiEndpoint, Cors, Http, HttpEndpoint, JsonAssertion
 from infragate.inventory.load import Load, LoadRequest, LoadScenario, LoadWebSocket
 from infragate.inventory.migrations import (

@@ -30,7 +30,6 @@ _MODE = re.compile(r"^0?[0-7]{3}$")
 
 __all__ = [
     "MANAGERS",
-    "Host",
     "HostBinary",
     "HostDisk",
     "HostFile",
@@ -370,35 +369,3 @@ class HostGpu:
     def __post_init__(self) -> None:
         if not self.command:
             raise Invalid("command", "must name a program")
-
-
-@dataclass(frozen=True)
-class Host:
-    """The machine itself: how to reach it (testinfra URL) and what it must expose."""
-
-    transport: str = "local://"
-    ports: tuple[Port, ...] = ()
-    services: tuple[HostService, ...] = ()
-    processes: tuple[HostProcess, ...] = ()
-    files: tuple[HostFile, ...] = ()
-    disks: tuple[HostDisk, ...] = ()
-    logs: tuple[HostLog, ...] = ()
-    python_apps: tuple[HostPythonApp, ...] = ()
-    binaries: tuple[HostBinary, ...] = ()
-    # Where logrotate reads its rules on the host (files, or directories of rule files): HOST-LOG-SIZE.
-    logrotate_configs: tuple[Path, ...] = (Path("/etc/logrotate.conf"), Path("/etc/logrotate.d"))
-    # Where HOST-MEMORY and HOST-CPU-LOAD read meminfo, loadavg and stat on the host (node_exporter's
-    # --path.procfs: a host watched from a container has its /proc mounted elsewhere, e.g. /host/proc).
-    procfs: Path = Path("/proc")
-    firewall: HostFirewall | None = None
-    gpu: HostGpu | None = None
-
-    def __post_init__(self) -> None:
-        scheme, sep, rest = self.transport.partition("://")
-        if not sep or scheme not in TRANSPORTS:
-            known = ", ".join(TRANSPORTS)
-            raise Invalid(
-                "transport", f"must be a testinfra URL SCHEME://... ({known}), got {self.transport!r}"
-            )
-        if scheme not in _HOSTLESS and not rest.split("?")[0].rsplit("@", 1)[-1]:
-            raise Invalid("transport", f"must name a host ({scheme}://[user@]host), got {self.transport!r}")

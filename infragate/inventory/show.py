@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from infragate.inventory._validate import Secret
+from infragate.inventory.hosts import Host
 from infragate.inventory.target import Target
 
 __all__ = ["render"]
@@ -78,7 +79,12 @@ def _table(obj: Any, where: str, array: bool, lines: list[str]) -> None:
     plain = [(k, v) for k, v in fields if (k, v) not in subtables]
     lines.append("")
     lines.append(f"[[{where}]]" if array else f"[{where}]")
-    lines.extend(f"{_key(k)} = {_value(v)}" for k, v in plain)
+    for k, v in plain:
+        if k == "roles" and isinstance(obj, Host):
+            # Their keys are already merged into this host: listed, not re-declared (the text loads again).
+            lines.append(f"# roles {_value(v)}: merged into this host")
+        else:
+            lines.append(f"{_key(k)} = {_value(v)}")
     for key, value in subtables:
         sub = f"{where}.{_key(key)}"
         if isinstance(value, tuple):

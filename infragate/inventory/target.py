@@ -6,6 +6,7 @@ overridable per entry (a field of the same name) or per target (``[thresholds.<I
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from collections.abc import Mapping
@@ -26,7 +27,8 @@ from infragate.inventory._validate import (
 )
 from infragate.inventory.auth import Auth, Security
 from infragate.inventory.config import Config
-from infragate.inventory.host import Host, Proxy
+from infragate.inventory.host import Proxy
+from infragate.inventory.hosts import Host, normalize_hosts
 from infragate.inventory.http import Cors, Http
 from infragate.inventory.load import Load
 from infragate.inventory.merge import merge_extends, origin_of
@@ -56,7 +58,8 @@ class Target:
     runbook: str = ""
     # Remedies of your own, overriding the catalog's: "CHECK-ID" or "CHECK-ID/entry-name" -> text.
     remedies: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    host: Host | None = None
+    # [[hosts]] (a single [host] table is one host named "local"): the machines host checks read.
+    hosts: tuple[Host, ...] = ()
     http: Http | None = None
     tls: Tls | None = None
     cors: tuple[Cors, ...] = ()
@@ -77,6 +80,22 @@ class Target:
     grafana: tuple[Grafana, ...] = ()
     loki: tuple[Loki, ...] = ()
     llm: tuple[Llm, ...] = ()
+
+    @property
+    def host(self) -> Host | None:
+        """The first host: where target-wide host-side facts (config files, the proxy) are read."""
+        return self.hosts[0] if self.hosts else None
+
+    def host_of(self, entry: object) -> Host | None:
+        """The host that declares ``entry`` (one of its ports, disks, ...; or the host itself), or None."""
+        for host in self.hosts:
+            if entry is host:
+                return host
+            for f in dataclasses.fields(host):
+                value = getattr(host, f.name)
+                if value is entry or (isinstance(value, tuple) and any(v is entry for v in value)):
+                    return host
+        return None
 
     def trust(self, entry: object) -> Path | None:
         """The CA bundle for an entry: its own, else the target's, else None (system store)."""
@@ -201,6 +220,7 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
         data["auth"] = [data["auth"]]
     if isinstance(data.get("proxy"), dict):  # a single [proxy] table: one proxy (before kind existed)
         data["proxy"] = [data["proxy"]]
+    normalize_hosts(data, path)
     for key in ("name", "path"):
         if key in head:
             raise InventoryError(
@@ -237,7 +257,11 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
 def components(target: Target, path: str) -> list[Any]:
     """Entries a catalog component path names on a target (``http.endpoints`` -> the endpoints)."""
     current: list[Any] = [target]
-    for part in path.split("."):
+    parts = path.split(".")
+    # The catalog's "host" components are read on every host: [[hosts]] (or today's [host]).
+    if parts[0] == "host":
+        parts[0] = "hosts"
+    for part in parts:
         nxt: list[Any] = []
         for obj in current:
             value = getattr(obj, part, None)

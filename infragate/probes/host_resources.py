@@ -229,7 +229,7 @@ def resolve_command(command: tuple[str, ...], inventory_file: Path) -> tuple[str
 
 
 def _procfs(ctx: Context) -> str:
-    return str(ctx.target.host.procfs) if ctx.target.host is not None else "/proc"
+    return str(ctx.host.procfs) if ctx.host is not None else "/proc"
 
 
 @fact(endpoint=host_side)
