@@ -84,6 +84,20 @@ def default_api_key(ctx: Context, security: Security, key: str) -> DefaultsTried
     return DefaultsTried(f"the published API key {key!r}", tuple(tried))
 
 
+@fact()
+def pg_login_as(ctx: Context, entry: Postgres, role: str, password: str) -> postgres.PgStatus:
+    """A login to ``entry`` as ``role`` (not the declared user): guarded like every fact of its endpoint."""
+    return postgres.status(
+        entry.host,
+        entry.port,
+        dbname=entry.dbname,
+        user=role,
+        password=password,
+        sslmode=entry.sslmode,
+        timeout=ctx.timeout.connect,
+    )
+
+
 @fact(endpoint=host_side)
 def default_pg_role(ctx: Context, security: Security, pair: str) -> DefaultsTried:
     """A published PostgreSQL ``role:password`` tried on every [[postgres]] entry."""
@@ -91,15 +105,7 @@ def default_pg_role(ctx: Context, security: Security, pair: str) -> DefaultsTrie
     tried = []
     entry: Postgres
     for entry in ctx.target.postgres:
-        got = postgres.status(
-            entry.host,
-            entry.port,
-            dbname=entry.dbname,
-            user=role,
-            password=password,
-            sslmode=entry.sslmode,
-            timeout=ctx.timeout.connect,
-        )
+        got = ctx.get("pg_login_as", entry, role, password)
         if got.ready:
             verdict, seen = "accepted", f"connected as {role!r} to {entry.dbname}"
         elif got.unreachable:
