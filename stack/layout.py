@@ -39,6 +39,9 @@ PORT_OFFSETS: dict[str, int] = {
     "deploy_app": 60,
     "deploy_postgres": 62,
     "deploy_redis": 63,
+    # The deployment part's systemd host container (stack/systemd_host.py): its nginx, its app.service.
+    "units_nginx": 66,
+    "units_app": 67,
 }
 
 
@@ -66,6 +69,8 @@ class Ports:
     deploy_app: int
     deploy_postgres: int
     deploy_redis: int
+    units_nginx: int
+    units_app: int
 
 
 def port_base() -> int:

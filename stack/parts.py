@@ -957,8 +957,9 @@ def deploy_part_classes() -> tuple[type[Part], ...]:
     """
     from stack import docker
     from stack.compose import ComposePart
+    from stack.systemd_host import SystemdHostPart
 
-    return (docker.DockerdPart, ComposePart)
+    return (docker.DockerdPart, ComposePart, SystemdHostPart)
 
 
 def make_parts(ctx: Context) -> dict[str, Part]:
