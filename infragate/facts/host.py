@@ -6,10 +6,13 @@ Every binding here is ``host_side``: no network endpoint to remember, the transp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from infragate.facts import Context, fact, host_side
-from infragate.probes import host, logs, python_app
+from infragate.probes import containers, host, logs, python_app
+from infragate.probes.containers import ContainerLogErrors, ContainerMemory
+from infragate.probes.host import ServiceState
 
 if TYPE_CHECKING:
     from infragate.inventory import (
@@ -30,17 +33,114 @@ if TYPE_CHECKING:
         Missing,
         PortListeners,
         ProcessMatch,
-        ServiceState,
     )
     from infragate.probes.logs import LogErrors, LogrotateCoverage
     from infragate.probes.python_app import Compile
 
 
-@fact(endpoint=host_side)
-def service_state(ctx: Context, service: HostService) -> ServiceState:
-    """A declared service: its pid file's live process, else the process whose command line is its pattern."""
+def _pidfile_or_pattern(ctx: Context, service: HostService) -> ServiceState:
+    """Today's entries: the pid file's live process, else the process whose command line is the pattern."""
     pidfile = str(service.pidfile) if service.pidfile is not None else None
     return host.service_state(ctx.machine(), pidfile=pidfile, pattern=service.pattern)
+
+
+def _docker(ctx: Context, service: HostService) -> ServiceState:
+    """A container: running, healthy (unless require_healthy = false), restarts, image."""
+    return containers.docker_service_state(
+        ctx.machine(),
+        service.docker,
+        service.target_name,
+        require_healthy=service.require_healthy,
+        max_restarts=service.max_restarts,
+        image=service.image,
+    )
+
+
+def _compose(ctx: Context, service: HostService) -> ServiceState:
+    """A compose project: every expected service's container up, and healthy when it has a healthcheck."""
+    machine = ctx.machine()
+    expected: tuple[str, ...] = service.compose_services
+    if not expected and service.compose_file is not None:
+        text, why = host.read_file(machine, str(service.compose_file))
+        if text is None:
+            return ServiceState(False, f"compose file {service.compose_file}: {why}")
+        expected = containers.compose_file_services(text)
+    return containers.compose_service_state(
+        machine, service.docker, service.target_name, expected=expected, max_restarts=service.max_restarts
+    )
+
+
+# How each manager's HOST-SERVICE-ACTIVE is read: one function per manager (systemd and supervisor: D2).
+SERVICE_READERS: dict[str, Callable[[Context, HostService], ServiceState]] = {
+    "pidfile": _pidfile_or_pattern,
+    "pattern": _pidfile_or_pattern,
+    "docker": _docker,
+    "compose": _compose,
+}
+
+
+@fact(endpoint=host_side)
+def service_state(ctx: Context, service: HostService) -> ServiceState:
+    """A declared service by its manager (``[[host.services]] manager``): running, as that manager says."""
+    reader = SERVICE_READERS.get(service.kind)
+    if reader is None:
+        return ServiceState(False, f"manager {service.kind!r} is not readable by this version of infragate")
+    return reader(ctx, service)
+
+
+def _service_containers(ctx: Context, service: HostService) -> tuple[str, ...]:
+    """The containers of a docker service (its own) or of a compose project (each one, running or not)."""
+    if service.kind == "docker":
+        return (service.target_name,)
+    found = containers.compose_containers(ctx.machine(), service.docker, service.target_name)
+    return tuple(sorted(c.name for c in found))
+
+
+@fact(endpoint=host_side)
+def service_memory(ctx: Context, service: HostService) -> tuple[ContainerMemory, ...]:
+    """HOST-PROCESS-MEMORY of a docker service or compose project: each container's use against its limit."""
+    if service.kind not in ("docker", "compose"):
+        raise ValueError(f"host.services {service.name}: memory is read for docker and compose services")
+    try:
+        names = _service_containers(ctx, service)
+    except containers.DockerError as err:
+        return (ContainerMemory(service.target_name, error=str(err)),)
+    return tuple(containers.container_memory(ctx.machine(), service.docker, names))
+
+
+def _container_logs(
+    ctx: Context, service: HostService, window_minutes: float
+) -> tuple[ContainerLogErrors, ...]:
+    """``docker logs --since`` of the service's containers."""
+    try:
+        names = _service_containers(ctx, service)
+    except containers.DockerError as err:
+        return (ContainerLogErrors(service.target_name, window_minutes, error=str(err)),)
+    return tuple(
+        containers.container_log_errors(
+            ctx.machine(), service.docker, name, service.log_error_pattern, window_minutes=window_minutes
+        )
+        for name in names
+    )
+
+
+# How each manager's own log is read for HOST-LOG-ERRORS (the journal for systemd: D2).
+SERVICE_LOG_READERS: dict[str, Callable[[Context, HostService, float], tuple[ContainerLogErrors, ...]]] = {
+    "docker": _container_logs,
+    "compose": _container_logs,
+}
+
+
+@fact(endpoint=host_side)
+def service_log_errors(
+    ctx: Context, service: HostService, window_minutes: float
+) -> tuple[ContainerLogErrors, ...]:
+    """Error lines of a service's own log (containers: ``docker logs --since``) within the window."""
+    reader = SERVICE_LOG_READERS.get(service.kind)
+    if reader is None:
+        raise ValueError(f"host.services {service.name}: no log reader for manager {service.kind!r}")
+    found: tuple[ContainerLogErrors, ...] = reader(ctx, service, window_minutes)
+    return found
 
 
 @fact(endpoint=host_side)

@@ -17,6 +17,20 @@ from selftest.e2e.prefork import PYTEST_ARGS, Prefork
 from selftest.helpers import StackCli, parse_junit
 
 ROOT = Path(__file__).resolve().parents[2]
+# The deployment part (Docker engine, containers, units, proxies; issue 11) is on for the e2e self-tests:
+# set before the stack fixture starts the stack (INFRAGATE_STACK_DEPLOY=0 keeps it off for a quick run).
+os.environ.setdefault("INFRAGATE_STACK_DEPLOY", "1")
+
+
+def deploy_on() -> bool:
+    """Whether this session's stack has its deployment part (then the suite reads local-deploy.toml)."""
+    from stack.layout import deploy_requested
+
+    return deploy_requested()
+
+
+# The inventory the suite runs against: local.toml, or local-deploy.toml (extends it) with the deploy part.
+HOST_NAME = "local-deploy" if deploy_on() else "local"
 
 
 @dataclass
@@ -81,6 +95,12 @@ def stack_env(stack: Any) -> dict[str, str]:
     keep = ("INFRAGATE_STACK_PORT_BASE", "INFRAGATE_RUN_DIR")
     env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_") or k in keep}
     env.update(stack.secrets())
+    if deploy_on():
+        from stack.docker import docker_host
+        from stack.layout import layout
+
+        # The docker CLI and testinfra's docker:// backend reach the stack's own engine, never the system's.
+        env["DOCKER_HOST"] = docker_host(layout())
     return env
 
 
@@ -95,12 +115,15 @@ def inventory_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base, run_dir = layout.port_base(), layout.run_dir()
     if base == layout.DEFAULT_PORT_BASE and run_dir == ROOT / ".run" / "stack":
         return ROOT / "inventory"
-    text = (ROOT / "inventory" / "local.toml").read_text()
-    text = re.sub(r"\b184(\d\d)\b", lambda m: str(base + int(m.group(1))), text)
-    # Everywhere, not only at the start of a path: process patterns name the run dir inside a regex.
-    text = text.replace("../.run/stack/", f"{run_dir}/")
     out = tmp_path_factory.mktemp("inventory")
-    (out / "local.toml").write_text(text)
+    for name in ("local.toml", "local-deploy.toml"):
+        text = (ROOT / "inventory" / name).read_text()
+        text = re.sub(r"\b184(\d\d)\b", lambda m: str(base + int(m.group(1))), text)
+        # Everywhere, not only at the start of a path: process patterns name the run dir inside a regex.
+        text = text.replace("../.run/stack/", f"{run_dir}/")
+        # Repository files the inventory names (the compose file) stay where they are.
+        text = text.replace('"../stack/', f'"{ROOT}/stack/')
+        (out / name).write_text(text)
     return out
 
 
@@ -137,7 +160,7 @@ def run_suite(
         out = tmp_path_factory.mktemp(name)
         pytest_args = [
             "tests_infra",
-            "--host=local",
+            f"--host={HOST_NAME}",
             "-p",
             "no:cacheprovider",
             f"--junitxml={out / 'junit.xml'}",

@@ -79,6 +79,14 @@ class ComposePart(Part):
         p = self.ctx.ports
         return (p.deploy_app, p.deploy_postgres, p.deploy_redis)
 
+    def running(self) -> proc.PidRecord | None:
+        """The recorded app process; a heal that recreated the app container leaves a new one to record."""
+        rec = proc.recorded(self.ctx.lay.pids, self.name)
+        if rec is not None or not docker.ping(self.ctx.lay):
+            return rec
+        pid = docker.container_pid(self.ctx.lay, "shop-app")
+        return proc.record(self.ctx.lay.pids, self.name, pid) if pid is not None else None
+
     def prepare(self) -> None:
         """Wait for our engine (parts start in parallel), then the base image (built once, cached)."""
         faults_dir(self.ctx).mkdir(parents=True, exist_ok=True)
