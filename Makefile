@@ -53,7 +53,7 @@ status:
 # The main job: reference stack up, every check against it, reports in reports/.
 demo: up
 	@$(STACK_ENV); $(PY) -m pytest --host=local $(PYTEST_ARGS) || status=$$?; \
-	echo; echo "reports: reports/junit.xml reports/report.html"; \
+	echo; echo "reports: reports/gate.html (the verdict, root causes first) reports/junit.xml reports/report.html"; \
 	echo "the reference stack is still running: 'make status', stop it with 'make down'"; \
 	exit $${status:-0}
 
