@@ -200,7 +200,7 @@ class Limits:
 
     each_s: float = 5.0
     test_s: float = 15.0
-    run_s: float = 120.0
+    run_s: float = 60.0
     max_lines: int = 60
     max_chars: int = 4000
     # What the host command may print before it is cut on the host (so a huge `nginx -T` never travels).
@@ -528,7 +528,7 @@ def _tls_plan(entry: Any, target: Any) -> _Plan:
         ), ""
 
     return _Plan(
-        f"openssl s_client -connect {host}:{port} -servername {server_name}  (served certificate)",
+        f"TLS handshake with {host}:{port} (SNI {server_name}), verification off: the served certificate",
         ("tls", host, port, server_name),
         run,
     )
@@ -549,6 +549,7 @@ class Session:
     limits: Limits = field(default_factory=Limits)
     spent_s: float = 0.0
     _done: dict[tuple[Any, ...], tuple[Output, str]] = field(default_factory=dict)
+    _host_hung: str = ""
 
     def collect(
         self,
@@ -581,7 +582,16 @@ class Session:
                 if budget < 0.5:
                     outputs.append(Output(plan.title, "", "not run: the diagnostics time budget is spent"))
                     continue
+                on_host = plan.key[0] in _HOST_KINDS
+                if on_host and self._host_hung:
+                    # A dead ssh link costs one deadline, not one per command (the facts' fail-fast rule).
+                    outputs.append(
+                        Output(plan.title, "", f"not run: the host transport hung ({self._host_hung})")
+                    )
+                    continue
                 out = self._run(plan, budget)
+                if on_host and out.note.startswith("timed out") and not out.text:
+                    self._host_hung = f"{plan.title}: {out.note}"
                 test_left -= out.seconds
                 self.spent_s += out.seconds
                 self._done[plan.key] = (out, who)
