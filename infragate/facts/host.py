@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from infragate.facts import Context, fact, host_side
-from infragate.probes import containers, host, logs, python_app
+from infragate.probes import containers, host, logs, python_app, units
 from infragate.probes.containers import ContainerLogErrors, ContainerMemory
 from infragate.probes.host import ServiceState
 
@@ -70,12 +70,30 @@ def _compose(ctx: Context, service: HostService) -> ServiceState:
     )
 
 
-# How each manager's HOST-SERVICE-ACTIVE is read: one function per manager (systemd and supervisor: D2).
+def _systemd(ctx: Context, service: HostService) -> ServiceState:
+    """A systemd unit: active, enabled (unless enabled = false), NRestarts within max_restarts."""
+    return units.systemd_service(
+        ctx.machine(), service.target_name, require_enabled=service.enabled, max_restarts=service.max_restarts
+    )
+
+
+def _supervisor(ctx: Context, service: HostService) -> ServiceState:
+    """A supervisor program: RUNNING (``supervisorctl [-c supervisor_conf] status PROGRAM``)."""
+    if service.max_restarts is not None:
+        # supervisord keeps no restart count (its status and XML-RPC give state and uptime only).
+        return ServiceState(False, "max_restarts cannot be judged for a supervisor program: remove it")
+    conf = str(service.supervisor_conf) if service.supervisor_conf is not None else None
+    return units.supervisor_service(ctx.machine(), service.target_name, config=conf)
+
+
+# How each manager's HOST-SERVICE-ACTIVE is read: one function per manager.
 SERVICE_READERS: dict[str, Callable[[Context, HostService], ServiceState]] = {
     "pidfile": _pidfile_or_pattern,
     "pattern": _pidfile_or_pattern,
     "docker": _docker,
     "compose": _compose,
+    "systemd": _systemd,
+    "supervisor": _supervisor,
 }
 
 
@@ -124,10 +142,23 @@ def _container_logs(
     )
 
 
-# How each manager's own log is read for HOST-LOG-ERRORS (the journal for systemd: D2).
+def _journal(ctx: Context, service: HostService, window_minutes: float) -> tuple[ContainerLogErrors, ...]:
+    """``journalctl -u UNIT --since`` of a systemd unit (the machine's clock sets the window)."""
+    unit = service.target_name
+    found = units.journal_errors(
+        ctx.machine(), unit, service.log_error_pattern, window_minutes=window_minutes
+    )
+    if found.scan is None:
+        return (ContainerLogErrors(unit, window_minutes, error=found.error),)
+    scan = found.scan
+    return (ContainerLogErrors(unit, window_minutes, scan.matches, scan.scanned_lines, scan.examples),)
+
+
+# How each manager's own log is read for HOST-LOG-ERRORS.
 SERVICE_LOG_READERS: dict[str, Callable[[Context, HostService, float], tuple[ContainerLogErrors, ...]]] = {
     "docker": _container_logs,
     "compose": _container_logs,
+    "systemd": _journal,
 }
 
 

@@ -36,9 +36,13 @@ _UNKNOWN_KEY = re.compile(r"unknown key '([^']+)'")
 
 
 def _normalize(raw: dict[str, Any]) -> dict[str, Any]:
-    """A single ``[auth]`` table is one ``[[auth]]`` entry named ``auth``: merged by that name."""
+    """A single ``[auth]`` table is one ``[[auth]]`` entry named ``auth``: merged by that name. Likewise a
+    single ``[host]`` is the ``[[hosts]]`` entry named ``local`` (inventory.hosts): a file extending one
+    with ``[host]`` may add ``[[hosts]]`` (a container, a second machine) or merge into that host."""
     if isinstance(raw.get("auth"), dict):
         raw["auth"] = [{"name": "auth", **raw["auth"]}]
+    if isinstance(raw.get("host"), dict) and "hosts" not in raw:
+        raw["hosts"] = [{"name": "local", **raw.pop("host")}]
     return raw
 
 
