@@ -117,10 +117,11 @@ def normalize_hosts(data: dict[str, Any], path: Path) -> None:
         for key in _PER_HOST_ONLY:
             if key in spec:
                 raise InventoryError(f"{path}: roles.{role}.{key}: set per host in [[hosts]], not in a role")
-    hosts = data.get("hosts")
-    if roles and (not isinstance(hosts, list) or not hosts):
+    found = data.get("hosts")
+    hosts: list[Any] = found if isinstance(found, list) else []  # another type: the converter names it
+    if roles and not hosts:
         raise InventoryError(f"{path}: roles: declared without any [[hosts]] entry to apply them to")
-    for i, host in enumerate(hosts if isinstance(hosts, list) else []):
+    for i, host in enumerate(hosts):
         if not isinstance(host, dict):
             continue  # the converter names the wrong type
         if len(hosts) > 1 and "name" not in host:
