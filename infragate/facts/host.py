@@ -79,9 +79,6 @@ def _systemd(ctx: Context, service: HostService) -> ServiceState:
 
 def _supervisor(ctx: Context, service: HostService) -> ServiceState:
     """A supervisor program: RUNNING (``supervisorctl [-c supervisor_conf] status PROGRAM``)."""
-    if service.max_restarts is not None:
-        # supervisord keeps no restart count (its status and XML-RPC give state and uptime only).
-        return ServiceState(False, "max_restarts cannot be judged for a supervisor program: remove it")
     conf = str(service.supervisor_conf) if service.supervisor_conf is not None else None
     return units.supervisor_service(ctx.machine(), service.target_name, config=conf)
 

@@ -77,7 +77,8 @@ _SERVICE_KEYS: dict[str, tuple[str, ...]] = {
     "compose_services": ("compose",),
     "require_healthy": ("docker", "compose"),
     "docker": ("docker", "compose"),
-    "max_restarts": ("docker", "compose", "systemd", "supervisor"),
+    # Not "supervisor": supervisord keeps no restart count (its status and XML-RPC give state and uptime).
+    "max_restarts": ("docker", "compose", "systemd"),
     "max_memory_pct": ("docker", "compose"),
     "log_error_pattern": ("docker", "compose", "systemd"),
     "max_log_errors": ("docker", "compose", "systemd"),

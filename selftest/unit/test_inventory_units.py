@@ -67,3 +67,15 @@ def test_one_file_with_host_and_hosts_is_still_refused(tmp_path: Path) -> None:
     path.write_text('[host]\ntransport = "local://"\n[[hosts]]\nname = "b"\ntransport = "docker://b"\n')
     with pytest.raises(InventoryError, match="not both"):
         load_target(path)
+
+
+def test_max_restarts_is_refused_on_a_supervisor_program(tmp_path: Path) -> None:
+    # supervisord counts no restarts: the key would be silently ignored, so it is an inventory error.
+    path = tmp_path / "sup.toml"
+    path.write_text(
+        '[[host.services]]\nname = "w"\nmanager = "supervisor"\nprogram = "worker"\nmax_restarts = 2\n'
+    )
+    with pytest.raises(
+        InventoryError, match='max_restarts: only for manager = "docker" or "compose" or "systemd"'
+    ):
+        load_target(path)
