@@ -58,7 +58,17 @@ def _memory_pct(ctx: Context) -> float:
 
 
 def _status(name: str, wanted: str) -> Callable[[Context], bool]:
+    """The container's health is ``wanted`` (a stopped container keeps its last health: see _exited)."""
     return lambda ctx: health(ctx, name) == wanted
+
+
+def _exited(name: str) -> Callable[[Context], bool]:
+    def probe(ctx: Context) -> bool:
+        info = docker.inspect(ctx.lay, name)
+        state = info.get("State") if info is not None else None
+        return isinstance(state, dict) and state.get("Status") == "exited"
+
+    return probe
 
 
 def _stop_worker(ctx: Context) -> None:
@@ -74,7 +84,7 @@ def _start_worker(ctx: Context) -> None:
 ACTIONS: dict[str, Action] = {
     "container-stopped": Action(
         needs=("compose",),
-        broken=_status(WORKER, "exited"),
+        broken=_exited(WORKER),
         healthy=_status(WORKER, "healthy"),
         on_apply=_stop_worker,
         on_heal=_start_worker,
