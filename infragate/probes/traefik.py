@@ -101,12 +101,18 @@ def path_matchers(rule: str) -> list[tuple[str, str]]:
 def rule_covers(rule: str, location: str) -> bool:
     """Whether a request to ``location`` can match the rule: a PathPrefix it starts with, an equal Path,
     or a rule with no path matcher at all (it matches every path of its hosts)."""
+
+    def hit(kind: str, path: str) -> bool:
+        return location.startswith(path) if kind == "PathPrefix" else location == path
+
+    # A negated matcher that takes the location (`!PathPrefix(`/ws`)`) sends it elsewhere, whatever else
+    # the rule says: a route that looks right but excludes its own path must not pass.
+    if any(hit(kind, path) for neg, kind, path in _MATCHER.findall(rule) if neg):
+        return False
     matchers = path_matchers(rule)
     if not matchers and "Path" not in rule:
         return True
-    return any(
-        location.startswith(path) if kind == "PathPrefix" else location == path for kind, path in matchers
-    )
+    return any(hit(kind, path) for kind, path in matchers)
 
 
 def _norm(url: str) -> tuple[str, str, int, str]:

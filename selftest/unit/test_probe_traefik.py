@@ -430,3 +430,9 @@ def test_nginx_proxy_rejects_traefik_keys(tmp_path: Path) -> None:
 def test_unknown_proxy_kind_rejected(tmp_path: Path) -> None:
     text = TRAEFIK_PROXY.replace('kind = "traefik"', 'kind = "caddy"')
     assert _error(tmp_path, text) == "proxy[0].kind: expected one of nginx, traefik, got 'caddy'"
+
+
+def test_rule_with_a_negated_matcher_taking_the_location_does_not_cover_it() -> None:
+    # Traefik sends /ws elsewhere: the route looks right but excludes its own path.
+    assert not traefik.rule_covers("PathPrefix(`/`) && !PathPrefix(`/ws`)", "/ws")
+    assert traefik.rule_covers("PathPrefix(`/`) && !PathPrefix(`/admin`)", "/ws")
