@@ -264,7 +264,8 @@ def _wait(probe: Probe, ctx: Context, what: str) -> float:
 
 
 def _not_running(parts: dict[str, Part], names: tuple[str, ...]) -> list[str]:
-    return [n for n in names if parts[n].running() is None]
+    # A part absent from make_parts (the deploy part with its switch off) is not running, not a KeyError.
+    return [n for n in names if n not in parts or parts[n].running() is None]
 
 
 def _get_json(port: int, path: str) -> Any:
