@@ -39,6 +39,12 @@ ENABLED_STATES = frozenset(
     {"enabled", "enabled-runtime", "static", "alias", "indirect", "generated", "transient"}
 )
 _SHOW_PROPERTIES = "LoadState,ActiveState,SubState,UnitFileState,MainPID,NRestarts,Result"
+# journalctl's notice (on stderr, exit 0) when the user reads only its own journal: the unit's lines are
+# not in what it printed.
+_PARTIAL_JOURNAL = "not seeing messages from other users and the system"
+_PARTIAL_WHY = (
+    "this user sees only its own journal, not the system's (add it to the systemd-journal or adm group)"
+)
 # A runaway unit may log thousands of lines a minute: the newest lines of the window are enough to judge.
 JOURNAL_MAX_LINES = 20000
 
@@ -284,12 +290,16 @@ def journal_errors(
     """
     seconds = max(1, round(window_minutes * 60))
     out = host.run(
-        _bounded("journalctl --no-pager -q -o json -r -u %s --since %s -n %s", timeout),
+        # No -q: it would also silence the hint below, and a user who may not read the system journal
+        # then sees an empty window, which reads as "no errors".
+        _bounded("journalctl --no-pager -o json -r -u %s --since %s -n %s", timeout),
         unit,
         f"-{seconds}s",
         str(max_lines),
     )
     if out.rc != 0:
         return LogErrors(None, window_minutes, f"journalctl -u {unit} failed: {_why(out, timeout)}")
+    if _PARTIAL_JOURNAL in str(out.stderr):
+        return LogErrors(None, window_minutes, f"journalctl -u {unit}: {_PARTIAL_WHY}")
     oldest_first = "\n".join(reversed(out.stdout.splitlines()))
     return LogErrors(parse_journal(oldest_first, pattern), window_minutes)

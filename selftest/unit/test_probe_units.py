@@ -216,7 +216,21 @@ def test_journal_errors_windowed_by_journalctl_newest_first() -> None:
     )
     command, args = host.calls[0]
     assert command.startswith("timeout -k 2 10 journalctl ") and "-o json -r " in command
+    assert " -q" not in command  # it would hide the notice of a partial journal
     assert args == ("app.service", "-900s", str(units.JOURNAL_MAX_LINES))
+
+
+# What journalctl 252 prints on stderr (exit 0) for a user outside the systemd-journal and adm groups.
+PARTIAL_HINT = (
+    "Hint: You are currently not seeing messages from other users and the system.\n"
+    "      Users in groups 'adm', 'systemd-journal' can see all messages.\n"
+    "      Pass -q to turn off this notice.\n"
+)
+
+
+def test_journal_errors_from_a_partial_journal_are_no_pass() -> None:
+    found = units.journal_errors(Recorded(Result(0, "", PARTIAL_HINT)), "app.service", "E", window_minutes=15)
+    assert found.scan is None and found.error is not None and "systemd-journal" in found.error
 
 
 def test_journal_errors_when_journalctl_fails() -> None:
