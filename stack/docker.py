@@ -11,6 +11,7 @@ base with extra Debian packages (``docker build --network host``).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -147,12 +148,25 @@ def _timing(lay: Layout, what: str, seconds: float) -> None:
 
 
 def ensure_base(lay: Layout) -> str:
-    """The base image in our engine: imported from the cached tarball, built by mmdebstrap if missing."""
+    """The base image in our engine: imported from the cached tarball, built by mmdebstrap if missing.
+
+    Serialised by a lock in the image cache: deploy parts start in parallel and each needs the base
+    (seen: the compose part and the systemd host both ran mmdebstrap into one partial tarball; the second
+    rename failed, and the two builds took 409 s instead of about 240).
+    """
     tag = base_tag()
     if image_exists(lay, tag):
         return tag
     cache = image_cache(lay)
     cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_base_locked(lay, tag, cache)
+
+
+def _ensure_base_locked(lay: Layout, tag: str, cache: Path) -> str:
+    if image_exists(lay, tag):  # built by whoever held the lock before us
+        return tag
     tarball = cache / f"{tag.split(':', 1)[1]}.tar"
     if not tarball.exists():
         start = time.monotonic()

@@ -90,12 +90,7 @@ class SystemdHostPart(Part):
         config.write_if_changed(self.etc / "nginx-site.conf", site)
         docker.engine_ready(self.ctx)
         try:
-            try:
-                self.image = docker.build_image(self.ctx.lay, IMAGE_NAME, PACKAGES, _image_lines())
-            except FileNotFoundError:
-                # The compose part built the same base at the same time and renamed its tarball first
-                # (seen: ensure_base is not serialised): the base is there now, build on it.
-                self.image = docker.build_image(self.ctx.lay, IMAGE_NAME, PACKAGES, _image_lines())
+            self.image = docker.build_image(self.ctx.lay, IMAGE_NAME, PACKAGES, _image_lines())
         except (OSError, RuntimeError, subprocess.TimeoutExpired) as err:
             raise self.fail(f"image: {err}") from None
 
