@@ -13,16 +13,17 @@ import hashlib
 import importlib
 import math
 import pkgutil
-from collections.abc import Callable
+import re
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from testinfra.host import Host as Machine
+from testinfra.host import Host as Machine
 
+if TYPE_CHECKING:
     from infragate.inventory import Host, Target
     from infragate.probes._base import Timeout
     from infragate.probes.exchange import Outgoing
@@ -32,12 +33,17 @@ __all__ = [
     "FACTS",
     "Context",
     "Fact",
+    "HostUnreachable",
+    "WatchedMachine",
     "endpoint_of",
     "fact",
     "load_all",
     "machine_for",
+    "transport_endpoint",
+    "transport_failure",
     "transport_options",
     "url_endpoint",
+    "watch",
 ]
 
 
@@ -173,3 +179,118 @@ def machine_for(host: Host | None, *, connect_timeout: float, control_dir: Path)
     if "controlpath" in options:
         control_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return testinfra.get_host(host.transport, **options)
+
+
+# -- a dead host costs one connect timeout per run ------------------------------------------------------
+
+# docker/podman exec's own errors (the command never ran): the container or the engine is gone. Matched only
+# on a docker:// or podman:// transport; a local `docker inspect` saying "No such container" is a fact.
+_ENGINE_DOWN = re.compile(
+    r"^(Error: No such container|Error response from daemon: (No such container|Container .* is "
+    r"(not running|paused|restarting))|Cannot connect to the (Docker|Podman) daemon|error during connect)",
+    re.MULTILINE,
+)
+
+
+class HostUnreachable(Exception):
+    """The host's transport failed, not a command on it: ssh could not connect or log in (exit 255), the
+    container is gone. ``first_seen`` names the test that found it, when this is a remembered failure."""
+
+    def __init__(self, endpoint: str, error: str, first_seen: str | None = None) -> None:
+        self.endpoint, self.error, self.first_seen = endpoint, error, first_seen
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """One line: which transport, what failed, and where it was first seen."""
+        if self.first_seen is None:
+            return f"{self.endpoint} unreachable: {self.error}"
+        return (
+            f"{self.endpoint} unreachable (first seen in {self.first_seen}): {self.error}; not retried, "
+            "so this run stays fast"
+        )
+
+
+def transport_endpoint(host: Host) -> str:
+    """The host's transport as a fail-fast key and for messages: scheme, user, host and port; no query
+    (an ssh_config path) and never a password (``ssh://user:pw@host``)."""
+    parts = urlsplit(host.transport)
+    netloc = parts.netloc.rsplit("@", 1)
+    who = netloc[0].split(":", 1)[0] + "@" if len(netloc) == 2 else ""
+    return f"{parts.scheme}://{who}{netloc[-1]}{parts.path}"
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.replace("\r", "").splitlines() if line.strip()]
+    return ("; ".join(lines) or "no error text")[:300]
+
+
+def transport_failure(scheme: str, *, error: BaseException | None = None, result: Any = None) -> str | None:
+    """Why the transport itself failed (None: it worked, whatever the command did).
+
+    ssh exits 255 on its own errors (refused, timed out, banner exchange, auth), which testinfra raises as
+    a RuntimeError holding the result; paramiko raises socket or SSH errors; docker/podman exec print the
+    engine's error. A remote command that itself exits 255 is indistinguishable, and rare."""
+    if error is not None:
+        if scheme in _SSH_CLIENT and isinstance(error, RuntimeError) and error.args:
+            out = error.args[0]
+            if getattr(out, "rc", None) == 255:
+                return _one_line(str(getattr(out, "stderr", "")) or "ssh exited 255")
+        if scheme == "paramiko" and (
+            isinstance(error, (OSError, EOFError)) or type(error).__module__.startswith("paramiko")
+        ):
+            return _one_line(f"{type(error).__name__}: {error}")
+        return None
+    if scheme in ("docker", "podman") and result is not None and getattr(result, "rc", 0) != 0:
+        found = _ENGINE_DOWN.search(str(getattr(result, "stderr", "")))
+        if found is not None:
+            return _one_line(str(result.stderr)[found.start() :])
+    return None
+
+
+class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type hints
+    """A testinfra host whose transport failures are remembered for the run: the first one raises
+    ``HostUnreachable`` and records ``(who(), error)`` in ``memory`` under the transport's endpoint; after
+    that every command on the host raises at once (the facts' fail-fast rule, for hosts)."""
+
+    def __init__(
+        self,
+        machine: Machine,
+        endpoint: str,
+        scheme: str,
+        memory: MutableMapping[str, tuple[str, str]],
+        who: Callable[[], str],
+    ) -> None:
+        # The same backend: testinfra modules (``machine.file(...)``) run through this class's ``run``.
+        super().__init__(machine.backend)
+        self.endpoint, self.scheme, self.memory, self.who = endpoint, scheme, memory, who
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> Any:
+        """``command`` on the host, unless its transport already failed in this run."""
+        seen = self.memory.get(self.endpoint)
+        if seen is not None:
+            raise HostUnreachable(self.endpoint, seen[1], first_seen=seen[0])
+        try:
+            out = super().run(command, *args, **kwargs)
+        except Exception as exc:
+            why = transport_failure(self.scheme, error=exc)
+            if why is None:
+                raise
+            self.memory.setdefault(self.endpoint, (self.who(), why))
+            raise HostUnreachable(self.endpoint, why) from None
+        why = transport_failure(self.scheme, result=out)
+        if why is not None:
+            self.memory.setdefault(self.endpoint, (self.who(), why))
+            raise HostUnreachable(self.endpoint, why)
+        return out
+
+
+def watch(
+    machine: Machine, host: Host | None, memory: MutableMapping[str, tuple[str, str]], who: Callable[[], str]
+) -> Machine:
+    """``machine`` under the fail-fast memory (a local host, which has no transport to lose, as is)."""
+    if host is None:
+        return machine
+    scheme = host.transport.partition("://")[0]
+    if scheme == "local":
+        return machine
+    return WatchedMachine(machine, transport_endpoint(host), scheme, memory, who)

@@ -3,6 +3,7 @@ ids and facts, and the ssh options each host's transport gets (issue 11 item 1).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,6 +15,7 @@ from fixtures.params import host_entries
 from infragate.facts import transport_options
 from infragate.inventory import Host, InventoryError, components, load_target
 from infragate.inventory.show import render
+from selftest.unit.servers import blackhole, closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,3 +181,111 @@ path = "/nonexistent/infragate"
     assert message is not None and "[HOST-DISK-FREE] two/box-2/gone (/nonexistent/infragate)" in (
         message.get("message", "") + (message.text or "")
     )
+
+
+# -- a dead host fails fast (one connect timeout per host per run, like a dead endpoint) -------------------
+
+
+def test_transport_failures_are_told_from_command_failures(tmp_path: Path) -> None:
+    """ssh's own exit 255 and docker exec's engine errors are the transport's; any other exit is a fact."""
+    import testinfra
+
+    from infragate.facts import HostUnreachable, transport_endpoint, transport_failure, watch
+
+    secret = Host(name="x", transport="ssh://deploy:hunter2@10.0.0.1:2222?ssh_config=/etc/ssh/c")
+    assert transport_endpoint(secret) == "ssh://deploy@10.0.0.1:2222"  # never the password
+    assert transport_endpoint(Host(name="c", transport="docker://web-1")) == "docker://web-1"
+
+    class Out:
+        def __init__(self, rc: int, stderr: str) -> None:
+            self.rc, self.stderr = rc, stderr
+
+    gone = Out(1, "Error response from daemon: Container 3fa9 is not running\n")
+    assert (
+        transport_failure("docker", result=gone)
+        == "Error response from daemon: Container 3fa9 is not running"
+    )
+    assert transport_failure("docker", result=Out(1, "cat: /x: No such file or directory")) is None
+    # `docker inspect` run on a local host saying the same is a fact about that container, not the host.
+    assert transport_failure("local", result=Out(1, "Error: No such container: app")) is None
+    assert (
+        transport_failure("ssh", error=RuntimeError(Out(255, "ssh: Could not resolve hostname"))) is not None
+    )
+    assert transport_failure("ssh", error=RuntimeError(Out(2, "ls: cannot access"))) is None
+    assert transport_failure("ssh", error=ValueError("a probe's own bug")) is None
+
+    # A real ssh client against a closed port: the first command fails with ssh's error and is remembered;
+    # the next one raises at once naming who saw it first, without running ssh again.
+    port = closed_port()
+    host = Host(name="gone", transport=f"ssh://root@127.0.0.1:{port}?ssh_config=/dev/null")
+    options = transport_options(host, connect_timeout=1, control_dir=tmp_path)
+    memory: dict[str, tuple[str, str]] = {}
+    machine = watch(testinfra.get_host(host.transport, **options), host, memory, lambda: "test-a")
+    with pytest.raises(HostUnreachable) as first:
+        machine.run("true")
+    assert first.value.first_seen is None and "refused" in first.value.error
+    assert memory == {f"ssh://root@127.0.0.1:{port}": ("test-a", first.value.error)}
+    with pytest.raises(HostUnreachable) as later:
+        assert machine.file("/etc/passwd").exists  # testinfra modules run through the watched host too
+    assert later.value.first_seen == "test-a" and "not retried" in str(later.value)
+    local = Host(name="here")
+    plain = testinfra.get_host("local://")
+    assert watch(plain, local, memory, lambda: "?") is plain  # local:// has no transport to lose
+
+
+def test_a_hung_ssh_host_costs_one_test_its_timeout_and_every_other_fails_at_once(tmp_path: Path) -> None:
+    """A two-host target whose ssh host never answers (a blackhole: connects, no banner): only the first of
+    its tests waits ssh's connect timeout; every later host-side fact on it fails at once naming that test,
+    and the live host's tests pass. Behaviour, not a stopwatch (durations: bench/fleet.py)."""
+    with blackhole() as port:
+        (tmp_path / "two.toml").write_text(
+            f"""
+[target]
+connect_timeout = 1.0
+
+[roles.box]
+disks = [{{ name = "root", path = "/", max_used_pct = 100 }}]
+files = [{{ name = "passwd", path = "/etc/passwd", owner = "root" }}]
+processes = [{{ name = "any", pattern = ".*", max = 100000 }}]
+
+[[hosts]]
+name = "live"
+roles = ["box"]
+
+[[hosts]]
+name = "hung"
+transport = "ssh://root@127.0.0.1:{port}?ssh_config=/dev/null"
+roles = ["box"]
+services = [{{ name = "init", pidfile = "/run/infragate-none.pid" }}]
+"""
+        )
+        junit = tmp_path / "junit.xml"
+        cmd = [
+            sys.executable, "-m", "pytest", "tests_infra", "--host=two", f"--inventory={tmp_path}",
+            f"--junitxml={junit}", f"--html={tmp_path / 'report.html'}", "-p", "no:cacheprovider", "-q",
+            "-k", "HOST-DISK-FREE or HOST-FILE-PERMISSIONS or HOST-PROCESS-RUNNING or HOST-SERVICE-ACTIVE",
+        ]  # fmt: skip
+        env = {**os.environ, "INFRAGATE_SSH_CONTROL_DIR": str(tmp_path / "cm")}
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    cases = {c.get("name", ""): c for c in ET.parse(junit).iter("testcase")}
+    live = {n: c for n, c in cases.items() if "two/live/" in n}
+    hung = {n: c for n, c in cases.items() if "two/hung/" in n}
+    assert len(live) == 3 and len(hung) == 4, result.stdout[-3000:]
+    assert all(c.find("failure") is None and c.find("error") is None for c in live.values()), result.stdout[
+        -3000:
+    ]
+    messages = {
+        n: failure.get("message", "") for n, c in hung.items() if (failure := c.find("failure")) is not None
+    }
+    assert len(messages) == len(hung), result.stdout[-3000:]
+    assert all(messages.values()), messages
+    waited = [n for n, m in messages.items() if "first seen in" not in m]
+    assert len(waited) == 1, messages
+    (first,) = waited
+    assert "host hung: ssh://root@127.0.0.1:" in messages[first] and "timed out" in messages[first]
+    # Every other test of that host names the one that waited, and ran no ssh of its own.
+    func, _, param = first.partition("[")
+    for name, message in messages.items():
+        if name != first:
+            assert "(first seen in tests_infra/" in message and f"::{func}[{param}" in message, message
+    assert f"unreachable: ssh://root@127.0.0.1:{port}: " in result.stdout
