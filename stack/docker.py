@@ -277,6 +277,19 @@ def _engine_leftovers(lay: Layout) -> list[tuple[int, int]]:
     return found
 
 
+def _mounts_under(root: Path) -> list[str]:
+    """Mount points under ``root`` (deepest first), from /proc/self/mountinfo."""
+    prefix = f"{root}/"
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        # Field 5 is the mount point, octal-escaped (\040 for a space).
+        point = fields[4].encode().decode("unicode_escape") if len(fields) > 4 else ""
+        if point.startswith(prefix):
+            points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
 class DockerdPart(Part):
     """Our own Docker engine (dockerd 20.10 from Debian), everything under <run>/docker."""
 
@@ -352,6 +365,10 @@ class DockerdPart(Part):
                     os.kill(pid, signal.SIGKILL)
         if alive():
             raise PartError(self.name, f"engine processes {alive()} did not stop")
+        # dockerd leaves its default network namespace bind-mounted under the exec root (and a killed
+        # engine its containers' overlays under the data root): unmount what is under OUR root only.
+        for mountpoint in _mounts_under(docker_root(self.ctx.lay)):
+            subprocess.run(["umount", "-l", mountpoint], capture_output=True, timeout=10, check=False)
 
 
 def engine_ready(ctx: Context) -> None:
