@@ -275,3 +275,35 @@ def test_local_deploy_names_the_image_the_stack_builds() -> None:
     hosts = data.get("hosts") or [data["host"]]
     images = {s["name"]: s.get("image") for h in hosts for s in h.get("services", [])}
     assert images["shop-app"] == base_tag()
+
+
+def test_deploy_switch_env_then_marker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """INFRAGATE_STACK_DEPLOY wins both ways; unset, the run dir's marker (up --with deploy) decides."""
+    from stack.layout import DEPLOY_ENV, Layout, deploy_requested
+
+    monkeypatch.delenv(DEPLOY_ENV, raising=False)
+    assert not deploy_requested(tmp_path)
+    Layout(tmp_path).deploy_marker.touch()
+    assert deploy_requested(tmp_path)
+    monkeypatch.setenv(DEPLOY_ENV, "0")
+    assert not deploy_requested(tmp_path)
+    Layout(tmp_path).deploy_marker.unlink()
+    monkeypatch.setenv(DEPLOY_ENV, "1")
+    assert deploy_requested(tmp_path)
+
+
+def test_deploy_parts_only_behind_the_switch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Off: no engine part (make demo stays fast); a recorded engine is still listed so `down` stops it."""
+    from stack.layout import DEPLOY_ENV, Layout, ports
+    from stack.parts import Context, make_parts
+
+    monkeypatch.setenv("INFRAGATE_STACK_PORT_BASE", "25000")
+    ctx = Context(Layout(tmp_path), ports())
+    monkeypatch.setenv(DEPLOY_ENV, "0")
+    assert "dockerd" not in make_parts(ctx)
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "pids" / "dockerd.json").write_text('{"pid": 1, "starttime": 0}')
+    assert {"dockerd", "compose"} <= set(make_parts(ctx))
+    monkeypatch.setenv(DEPLOY_ENV, "1")
+    (tmp_path / "pids" / "dockerd.json").unlink()
+    assert {"dockerd", "compose"} <= set(make_parts(ctx))
