@@ -147,7 +147,16 @@ def test_junit_records_check_id_and_severity(tmp_path: Path) -> None:
     run_suite(tmp_path, f"[[host.ports]]\nname='p'\nhost='127.0.0.1'\nport={closed_port()}\n")
     case = junit_cases(tmp_path)["test_port_reachable[HOST-PORT-REACHABLE t/p]"]
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
-    assert props == {"check": "HOST-PORT-REACHABLE", "severity": "critical"}
+    # Root-cause judgement (fixtures/rootcause.py) adds where the check ran and, since nothing listens on
+    # the port, which failure blocks this one (its prerequisite HOST-PORT-LISTENING, same entry).
+    assert props == {
+        "check": "HOST-PORT-REACHABLE",
+        "severity": "critical",
+        "target": "t",
+        "entry": "host.ports/p",
+        "endpoint": props.get("endpoint"),
+        "blocked_by": "HOST-PORT-LISTENING t/p",
+    }, props
 
 
 def test_critical_marker_selects_the_deploy_gate(tmp_path: Path) -> None:
