@@ -37,3 +37,18 @@ def test_entry_remedy_beats_check_remedy_beats_catalog(tmp_path: Path) -> None:
 def test_unknown_check_id_in_remedies_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(InventoryError, match=r"remedies\.NOPE-CHECK: 'NOPE-CHECK' is not a catalog check id"):
         _target(tmp_path, '[remedies]\n"NOPE-CHECK" = "x"\n')
+
+
+def test_failure_message_never_quotes_an_inventory_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A log line or config line quoted as evidence may carry a secret the inventory knows: the message
+    # keeps the evidence and drops the value.
+    monkeypatch.setenv("T_REDIS_PW", "s3cret-redis-pw")
+    path = tmp_path / "t.toml"
+    path.write_text(BASE + "password_env = 'T_REDIS_PW'\n")
+    target = load_target(path)
+    (entry,) = target.redis  # type: ignore[attr-defined]
+    seen = "2 error lines: 'ERROR auth failed for password=s3cret-redis-pw on cache'"
+    text = failure_message(load_catalog()["REDIS-PING"], target, entry, expected="PONG", seen=seen)  # type: ignore[arg-type]
+    assert "s3cret-redis-pw" not in text and "ERROR auth failed for password=*** on cache" in text
