@@ -29,10 +29,6 @@ def deploy_on() -> bool:
     return deploy_requested()
 
 
-# The inventory the suite runs against: local.toml, or local-deploy.toml (extends it) with the deploy part.
-HOST_NAME = "local-deploy" if deploy_on() else "local"
-
-
 @dataclass
 class SuiteRun:
     """One `pytest tests_infra --host=local` run: exit code, output and JUnit results by check id."""
@@ -109,13 +105,17 @@ def inventory_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """inventory/ for the default stack; for a stack on another port base or run dir, a shifted copy.
 
     Lets several developers (or a developer and CI) run the end-to-end tests side by side on one machine.
+    With the deployment part on, the copy's local.toml IS local-deploy.toml (extending the plain file,
+    renamed local-plain.toml): the target keeps its name "local" in every test id and message.
     """
     from stack import layout
 
     base, run_dir = layout.port_base(), layout.run_dir()
-    if base == layout.DEFAULT_PORT_BASE and run_dir == ROOT / ".run" / "stack":
+    deploy = deploy_on()
+    if base == layout.DEFAULT_PORT_BASE and run_dir == ROOT / ".run" / "stack" and not deploy:
         return ROOT / "inventory"
     out = tmp_path_factory.mktemp("inventory")
+    names = {"local.toml": "local-plain.toml", "local-deploy.toml": "local.toml"} if deploy else {}
     for name in ("local.toml", "local-deploy.toml"):
         text = (ROOT / "inventory" / name).read_text()
         text = re.sub(r"\b184(\d\d)\b", lambda m: str(base + int(m.group(1))), text)
@@ -123,7 +123,9 @@ def inventory_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         text = text.replace("../.run/stack/", f"{run_dir}/")
         # Repository files the inventory names (the compose file) stay where they are.
         text = text.replace('"../stack/', f'"{ROOT}/stack/')
-        (out / name).write_text(text)
+        if deploy and name == "local-deploy.toml":
+            text = re.sub(r'^extends = "local"$', 'extends = "local-plain"', text, flags=re.MULTILINE)
+        (out / names.get(name, name)).write_text(text)
     return out
 
 
@@ -160,7 +162,7 @@ def run_suite(
         out = tmp_path_factory.mktemp(name)
         pytest_args = [
             "tests_infra",
-            f"--host={HOST_NAME}",
+            "--host=local",
             "-p",
             "no:cacheprovider",
             f"--junitxml={out / 'junit.xml'}",
