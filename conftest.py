@@ -14,4 +14,5 @@ pytest_plugins = [
     "fixtures.htmlreport",
     "fixtures.metrics",
     "fixtures.diagnostics",
+    "fixtures.hostwarm",
 ]

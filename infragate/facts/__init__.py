@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from testinfra.host import Host as Machine
 
+from infragate.transport import SessionLost, ShellSession
+
 if TYPE_CHECKING:
     from infragate.inventory import Host, Target
     from infragate.probes._base import Timeout
@@ -152,6 +154,17 @@ def load_all() -> dict[str, Fact]:
 _SSH_CLIENT = ("ssh", "safe-ssh")
 
 
+# 107 bytes of sun_path minus the ".XXXXXXXXXXXXXXXX" ssh appends while it sets the master socket up.
+_MAX_CONTROL_PATH = 107 - 17
+
+
+def _short_control_dir() -> Path:
+    import os
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"infragate-ssh-{os.getuid()}"
+
+
 def transport_options(host: Host, *, connect_timeout: float, control_dir: Path) -> dict[str, str]:
     """testinfra options for the host's backend beyond its URL (whose own query values win): the target's
     connect timeout (ssh, paramiko) and, for the ssh client, a ControlPath under ``control_dir``, so every
@@ -165,7 +178,13 @@ def transport_options(host: Host, *, connect_timeout: float, control_dir: Path) 
         # A digest, not the URL: unix socket paths are limited to about 100 bytes, and testinfra formats its
         # command line with % (no %C token).
         digest = hashlib.sha256(host.transport.encode()).hexdigest()[:16]
-        options["controlpath"] = str(control_dir / f"cm-{digest}")
+        path = control_dir / f"cm-{digest}"
+        if len(str(path)) > _MAX_CONTROL_PATH:
+            # ssh binds the master at PATH plus a 17-character temporary suffix, and a unix socket path holds
+            # 107 bytes: a deep run dir (a pytest tmp_path) would fail every connection ("too long for Unix
+            # domain socket"), so such a host's socket lives in a short private directory instead.
+            path = _short_control_dir() / f"cm-{digest}"
+        options["controlpath"] = str(path)
     return options
 
 
@@ -177,7 +196,7 @@ def machine_for(host: Host | None, *, connect_timeout: float, control_dir: Path)
         return testinfra.get_host("local://")
     options = transport_options(host, connect_timeout=connect_timeout, control_dir=control_dir)
     if "controlpath" in options:
-        control_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        Path(options["controlpath"]).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return testinfra.get_host(host.transport, **options)
 
 
@@ -263,6 +282,23 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         # The same backend: testinfra modules (``machine.file(...)``) run through this class's ``run``.
         super().__init__(machine.backend)
         self.endpoint, self.scheme, self.memory, self.who = endpoint, scheme, memory, who
+        self.session = _session_for(machine.backend) if scheme in _SSH_CLIENT else None
+
+    def _through_session(self, session: ShellSession, command: str, *args: str) -> Any:
+        backend = self.backend
+        line = backend.get_command(command, *args)  # testinfra's quoting (and sudo, when asked)
+        try:
+            rc, out, err = session.run(line)
+        except SessionLost as lost:
+            # The session ended (ssh's own error, or the host went away): a transport failure, reported
+            # the way testinfra's ssh backend reports one (exit 255, ssh's exit code and stderr as text).
+            raise RuntimeError(backend.result(255, backend.encode(line), b"", str(lost))) from None
+        return backend.result(rc, backend.encode(line), out, err)
+
+    def warm(self) -> None:
+        """Start connecting now (the next test reads this host): its handshake overlaps the current test."""
+        if self.session is not None and self.endpoint not in self.memory:
+            self.session.start()
 
     def run(self, command: str, *args: str, **kwargs: Any) -> Any:
         """``command`` on the host, unless its transport already failed in this run."""
@@ -270,7 +306,10 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         if seen is not None:
             raise HostUnreachable(self.endpoint, seen[1], first_seen=seen[0])
         try:
-            out = super().run(command, *args, **kwargs)
+            if self.session is not None and not kwargs:
+                out = self._through_session(self.session, command, *args)
+            else:
+                out = super().run(command, *args, **kwargs)
         except Exception as exc:
             why = transport_failure(self.scheme, error=exc)
             if why is None:
@@ -282,6 +321,18 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
             self.memory.setdefault(self.endpoint, (self.who(), why))
             raise HostUnreachable(self.endpoint, why)
         return out
+
+
+def _session_for(backend: Any) -> ShellSession | None:
+    """One shell session per ssh host, opened by the very command line testinfra's backend builds for a
+    command (``sh`` run there: ssh_config, user, port, key, ConnectTimeout, ControlPath); None when this
+    testinfra version builds it otherwise (then every command is its own ssh client, as before)."""
+    build = getattr(backend, "_build_ssh_command", None)
+    quote = getattr(backend, "quote", None)
+    if build is None or quote is None:
+        return None
+    cmd, cmd_args = build("sh")
+    return ShellSession(quote(" ".join(cmd), *cmd_args))
 
 
 def watch(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,9 @@ def _run(tmp_path: Path, env: dict[str, str], tag: str) -> tuple[list[dict[str, 
     inv = tmp_path / "inv"
     inv.mkdir(exist_ok=True)
     (inv / "two.toml").write_text(_inventory(layout.run_dir()))
-    control = tmp_path / f"cm-{tag}"
+    # A short directory: ssh's master socket path (dir + cm-<digest> + a 17-byte suffix) must fit 107 bytes,
+    # which a pytest tmp_path does not leave room for (infragate would then use its own short dir instead).
+    control = Path(tempfile.mkdtemp(prefix=f"ig-{tag[:4]}-"))
     junit = tmp_path / f"junit-{tag}.xml"
     cmd = [
         sys.executable, "-m", "pytest", "tests_infra", "--host=two", f"--inventory={inv}",
