@@ -174,8 +174,9 @@ def main() -> int:
             env = {"INFRAGATE_SSH_CONTROL_DIR": str(args.run_dir / "cm")}
             for mode in modes:
                 load = os.getloadavg()
+                xdist = [a.format(workers=args.workers) for a in MODES[mode]]
                 run = run_suite_full(
-                    "--host=fleet", f"--inventory={inv}", "-k", "HOST-", *(a.format(workers=args.workers) for a in MODES[mode]), env=env, out=out
+                    "--host=fleet", f"--inventory={inv}", "-k", "HOST-", *xdist, env=env, out=out
                 )
                 if run.tests == 0:
                     print(f"{count:>4} hosts  {mode:<9}  no test ran ({run.last_line}): no figure")
