@@ -36,14 +36,20 @@ _UNKNOWN_KEY = re.compile(r"unknown key '([^']+)'")
 
 
 def _normalize(raw: dict[str, Any]) -> dict[str, Any]:
-    """A single ``[auth]`` table is one ``[[auth]]`` entry named ``auth``: merged by that name. Likewise a
-    single ``[host]`` is the ``[[hosts]]`` entry named ``local`` (inventory.hosts): a file extending one
-    with ``[host]`` may add ``[[hosts]]`` (a container, a second machine) or merge into that host."""
+    """A single ``[auth]`` table is one ``[[auth]]`` entry named ``auth``: merged by that name."""
     if isinstance(raw.get("auth"), dict):
         raw["auth"] = [{"name": "auth", **raw["auth"]}]
-    if isinstance(raw.get("host"), dict) and "hosts" not in raw:
-        raw["hosts"] = [{"name": "local", **raw.pop("host")}]
     return raw
+
+
+def _align_hosts(base: dict[str, Any], over: dict[str, Any]) -> None:
+    """A single ``[host]`` is the ``[[hosts]]`` entry named ``local`` (inventory.hosts) when the other side
+    of a merge has ``[[hosts]]``: a file extending one with ``[host]`` may add ``[[hosts]]`` (a container, a
+    second machine) or merge into that host. Only then: a file of one ``[host]`` keeps its errors named
+    ``host.*``, as its author wrote them."""
+    for one, other in ((base, over), (over, base)):
+        if isinstance(one.get("host"), dict) and "hosts" not in one and "hosts" in other:
+            one["hosts"] = [{"name": "local", **one.pop("host")}]
 
 
 def _named_tables(items: list[Any]) -> bool:
@@ -120,6 +126,10 @@ def merge_extends(path: Path, read: Reader, chain: tuple[Path, ...] = ()) -> Mer
         names = " -> ".join(str(p) for p in (*seen, profile.resolve()))
         raise InventoryError(f"{path}: target.extends: a cycle of profiles: {names}")
     base, origins = merge_extends(profile, read, seen)
+    _align_hosts(base, raw)
+    if "hosts" in base and "host" in origins:  # the profile's [host] became hosts[0]: so did its origins
+        moved = {k: v for k, v in origins.items() if k == "host" or k.startswith("host.")}
+        origins.update({"hosts[0]" + k.removeprefix("host"): v for k, v in moved.items()})
     merged: dict[str, Any] = _merge(base, raw, "", path, origins)
     return merged, origins
 

@@ -220,6 +220,9 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
         data["auth"] = [data["auth"]]
     if isinstance(data.get("proxy"), dict):  # a single [proxy] table: one proxy (before kind existed)
         data["proxy"] = [data["proxy"]]
+    # A file of one [host] table: its errors keep the name its author wrote (host.ports[0].port), not the
+    # hosts[0] it becomes below.
+    single_host = isinstance(data.get("host"), dict)
     normalize_hosts(data, path)
     for key in ("name", "path"):
         if key in head:
@@ -233,7 +236,10 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
     try:
         target = build(Target, {**data, "name": path.stem, "path": str(path)}, "", path.parent)
     except InventoryError as exc:
-        raise InventoryError(f"{_source(str(exc), origins, path)}: {exc}") from None
+        text = str(exc)
+        if single_host and text.startswith("hosts[0]"):
+            text = "host" + text.removeprefix("hosts[0]")
+        raise InventoryError(f"{_source(text, origins, path)}: {text}") from None
     try:
         _check_thresholds(target.thresholds, "", catalog)
         _check_remedies(target.remedies, catalog)
