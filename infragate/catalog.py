@@ -41,6 +41,10 @@ class Check:
     # endpoint (host:port) or inventory entry, a failure of this check is "blocked by" it, not a cause
     # of its own (infragate/prereqs.py).
     requires: tuple[str, ...] = ()
+    # Prerequisites anywhere on the target (catalog ``requires_any``): for a check whose one entry spans
+    # the others' (SEC-DEFAULT-SECRETS re-signs every [[auth]] entry's real token), a failure of one of
+    # these on any entry of the same target blocks it.
+    requires_any: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ def _check(raw: Mapping[str, Any], where: str) -> Check:
         "severity",
         "thresholds",
         "requires",
+        "requires_any",
         "diagnostics",
     }
     unknown = set(raw) - known
@@ -108,13 +113,15 @@ def _check(raw: Mapping[str, Any], where: str) -> Check:
         thresholds=MappingProxyType(dict(raw.get("thresholds") or {})),
         diagnostics=_diagnostics(raw.get("diagnostics"), where),
         requires=tuple(str(r) for r in raw.get("requires") or ()),
+        requires_any=tuple(str(r) for r in raw.get("requires_any") or ()),
     )
 
 
 def _check_requires(checks: Mapping[str, Check], path: Path) -> None:
-    """Every ``requires`` id exists, and the prerequisite graph has no cycle (a root must exist)."""
+    """Every ``requires`` (and ``requires_any``) id exists, and the prerequisite graph has no cycle (a
+    root must exist)."""
     for check in checks.values():
-        unknown = [r for r in check.requires if r not in checks]
+        unknown = [r for r in (*check.requires, *check.requires_any) if r not in checks]
         if unknown:
             raise CatalogError(f"{path}: {check.id}: requires unknown ids {unknown}")
     done: set[str] = set()
@@ -124,7 +131,7 @@ def _check_requires(checks: Mapping[str, Check], path: Path) -> None:
             raise CatalogError(f"{path}: requires cycle {' -> '.join((*path_ids, check_id))}")
         if check_id in done:
             return
-        for required in checks[check_id].requires:
+        for required in (*checks[check_id].requires, *checks[check_id].requires_any):
             visit(required, (*path_ids, check_id))
         done.add(check_id)
 

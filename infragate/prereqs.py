@@ -15,7 +15,7 @@ from typing import Any
 from infragate.catalog import Catalog
 from infragate.facts import url_endpoint
 
-__all__ = ["Result", "closure", "depth", "endpoint_key", "find_blockers", "root_order"]
+__all__ = ["Result", "closure", "closure_any", "depth", "endpoint_key", "find_blockers", "root_order"]
 
 # One machine spelled three ways is one endpoint (fixtures/facts.py keys its dead endpoints the same way).
 _LOOPBACK = ("localhost", "::1", "[::1]")
@@ -66,11 +66,21 @@ def closure(catalog: Catalog, check_id: str) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def closure_any(catalog: Catalog, check_id: str) -> tuple[str, ...]:
+    """The ``requires_any`` checks of ``check_id`` and everything they require: any of these failed on the
+    same target blocks it, whatever the entry."""
+    seen: dict[str, None] = {}
+    for one in catalog[check_id].requires_any if check_id in catalog else ():
+        for found in (one, *closure(catalog, one)):
+            seen[found] = None
+    return tuple(seen)
+
+
 def depth(catalog: Catalog, check_id: str) -> int:
     """How many prerequisite layers lie under a check (0: requires nothing); runs lower layers first."""
     if check_id not in catalog:
         return 0
-    required = catalog[check_id].requires
+    required = (*catalog[check_id].requires, *catalog[check_id].requires_any)
     return 1 + max(depth(catalog, r) for r in required) if required else 0
 
 
@@ -95,7 +105,13 @@ def find_blockers(catalog: Catalog, results: Iterable[Result]) -> dict[str, Resu
     roots: dict[str, Result] = {}
     for result in failed:
         required = set(closure(catalog, result.check_id))
-        candidates = [p for p in failed if p.check_id in required and _same_place(p, result)]
+        anywhere = set(closure_any(catalog, result.check_id))
+        candidates = [
+            p
+            for p in failed
+            if (p.check_id in required and _same_place(p, result))
+            or (p.check_id in anywhere and p.target == result.target)
+        ]
         if candidates:
             first = min(candidates, key=lambda r: _rank(catalog, r))
             roots[result.key] = roots.get(first.key, first)

@@ -50,3 +50,25 @@ def test_same_entry_counts_without_an_endpoint() -> None:
         _failed("conn", "PG-CONNECTIONS", "postgres/db", ""),
     ]
     assert find_blockers(CATALOG, results)["conn"].key == "ready"
+
+
+def test_a_login_failing_anywhere_blocks_the_checks_that_span_every_login() -> None:
+    # SEC-DEFAULT-SECRETS re-signs every [[auth]] entry's real token: its own entry (security) shares no
+    # endpoint with the login that failed, yet that login is why it could not run (requires_any).
+    results = [
+        _failed("login", "AUTH-LOGIN", "auth/drf", "127.0.0.1:8001"),
+        _failed("secrets", "SEC-DEFAULT-SECRETS", "security/security", "127.0.0.1:443"),
+        _failed("creds", "SEC-DEFAULT-CREDENTIALS", "security/security", "127.0.0.1:443"),
+        Result("other", "SEC-DEFAULT-SECRETS", "staging", "security/security", "127.0.0.1:443", True),
+    ]
+    blockers = find_blockers(CATALOG, results)
+    assert blockers["secrets"].key == "login" and blockers["creds"].key == "login"
+    assert "other" not in blockers  # another target's login says nothing about this one
+
+
+def test_an_unknown_revision_is_the_root_of_not_at_head() -> None:
+    results = [
+        _failed("head", "MIG-ALEMBIC-AT-HEAD", "migrations.alembic/app", "127.0.0.1:5432"),
+        _failed("known", "MIG-ALEMBIC-KNOWN-REVISION", "migrations.alembic/app", "127.0.0.1:5432"),
+    ]
+    assert find_blockers(CATALOG, results)["head"].key == "known"
