@@ -165,8 +165,22 @@ def redact_output(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+_SECRETS_OF: dict[int, tuple[Any, tuple[str, ...]]] = {}
+
+
 def secret_values(obj: Any) -> tuple[str, ...]:
-    """Every secret value an inventory holds (``Secret.value`` anywhere in the target's tree)."""
+    """Every secret value an inventory holds (``Secret.value`` anywhere in the target's tree).
+
+    Remembered per object (a Target is frozen; every failure message and diagnostic asks again)."""
+    cached = _SECRETS_OF.get(id(obj))
+    if cached is not None and cached[0] is obj:
+        return cached[1]
+    found = _walk_secrets(obj)
+    _SECRETS_OF[id(obj)] = (obj, found)
+    return found
+
+
+def _walk_secrets(obj: Any) -> tuple[str, ...]:
     found: list[str] = []
     seen: set[int] = set()
 

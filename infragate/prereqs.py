@@ -54,72 +54,120 @@ def endpoint_key(entry: Any, databases: Mapping[str, Any] | None = None) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """Per catalog, computed once: each check's layer, catalog position and prerequisite sets (the
+    root-cause judgement runs after every failed test of a run: it must not walk the graph each time)."""
+
+    depth: Mapping[str, int]
+    order: Mapping[str, int]
+    closure: Mapping[str, tuple[str, ...]]
+    closure_any: Mapping[str, frozenset[str]]
+
+
+_TABLES: dict[int, tuple[Catalog, _Tables]] = {}
+
+
+def _tables(catalog: Catalog) -> _Tables:
+    cached = _TABLES.get(id(catalog))
+    if cached is not None and cached[0] is catalog:
+        return cached[1]
+    checks = catalog.checks
+    closures: dict[str, tuple[str, ...]] = {}
+    for check_id in checks:
+        seen: dict[str, None] = {}
+        todo = list(checks[check_id].requires)
+        while todo:
+            one = todo.pop(0)
+            if one not in seen:
+                seen[one] = None
+                todo.extend(checks[one].requires)
+        closures[check_id] = tuple(seen)
+    anywhere = {
+        check_id: frozenset(found for one in checks[check_id].requires_any for found in (one, *closures[one]))
+        for check_id in checks
+    }
+    depths: dict[str, int] = {}
+
+    def layer(check_id: str) -> int:
+        if check_id not in depths:
+            required = (*checks[check_id].requires, *checks[check_id].requires_any)
+            depths[check_id] = 1 + max(layer(r) for r in required) if required else 0
+        return depths[check_id]
+
+    for check_id in checks:
+        layer(check_id)
+    tables = _Tables(depths, {c: i for i, c in enumerate(checks)}, closures, anywhere)
+    _TABLES[id(catalog)] = (catalog, tables)
+    return tables
+
+
 def closure(catalog: Catalog, check_id: str) -> tuple[str, ...]:
     """Every check ``check_id`` requires, directly or through its prerequisites (nearest first)."""
-    seen: dict[str, None] = {}
-    todo = list(catalog[check_id].requires) if check_id in catalog else []
-    while todo:
-        one = todo.pop(0)
-        if one not in seen:
-            seen[one] = None
-            todo.extend(catalog[one].requires)
-    return tuple(seen)
+    return _tables(catalog).closure.get(check_id, ())
 
 
 def closure_any(catalog: Catalog, check_id: str) -> tuple[str, ...]:
     """The ``requires_any`` checks of ``check_id`` and everything they require: any of these failed on the
     same target blocks it, whatever the entry."""
-    seen: dict[str, None] = {}
-    for one in catalog[check_id].requires_any if check_id in catalog else ():
-        for found in (one, *closure(catalog, one)):
-            seen[found] = None
-    return tuple(seen)
+    return tuple(sorted(_tables(catalog).closure_any.get(check_id, frozenset())))
 
 
 def depth(catalog: Catalog, check_id: str) -> int:
     """How many prerequisite layers lie under a check (0: requires nothing); runs lower layers first."""
-    if check_id not in catalog:
-        return 0
-    required = (*catalog[check_id].requires, *catalog[check_id].requires_any)
-    return 1 + max(depth(catalog, r) for r in required) if required else 0
+    return _tables(catalog).depth.get(check_id, 0)
 
 
-def _same_place(a: Result, b: Result) -> bool:
-    if a.target != b.target:
-        return False
-    return bool(a.endpoint and a.endpoint == b.endpoint) or bool(a.entry and a.entry == b.entry)
-
-
-def _rank(catalog: Catalog, result: Result) -> tuple[int, int, str]:
-    order = list(catalog.checks).index(result.check_id) if result.check_id in catalog else len(catalog)
-    return depth(catalog, result.check_id), order, result.key
+def _rank(tables: _Tables, result: Result) -> tuple[int, int, str]:
+    return (
+        tables.depth.get(result.check_id, 0),
+        tables.order.get(result.check_id, len(tables.order)),
+        result.key,
+    )
 
 
 def find_blockers(catalog: Catalog, results: Iterable[Result]) -> dict[str, Result]:
     """Failed result's key -> the root failure that blocks it (absent: it is a root cause itself).
 
     Results are judged lowest layer first, so a prerequisite's own root is known when a dependent asks;
-    among several failed prerequisites the lowest layer wins (ties: catalog order, then node id).
+    among several failed prerequisites the lowest layer wins (ties: catalog order, then node id). A
+    prerequisite counts on the same target and the same endpoint or entry (``requires``), or anywhere on
+    the target (``requires_any``).
     """
-    failed = sorted((r for r in results if r.failed), key=lambda r: _rank(catalog, r))
+    tables = _tables(catalog)
+    ranks = {r.key: _rank(tables, r) for r in results if r.failed}
+    failed = sorted((r for r in results if r.failed), key=lambda r: ranks[r.key])
+    # Failures by place, in rank order: a result's candidates come from its own places only.
+    by_endpoint: dict[tuple[str, str], list[Result]] = {}
+    by_entry: dict[tuple[str, str], list[Result]] = {}
+    by_target: dict[str, list[Result]] = {}
     roots: dict[str, Result] = {}
     for result in failed:
-        required = set(closure(catalog, result.check_id))
-        anywhere = set(closure_any(catalog, result.check_id))
-        candidates = [
-            p
-            for p in failed
-            if (p.check_id in required and _same_place(p, result))
-            or (p.check_id in anywhere and p.target == result.target)
-        ]
+        required = set(tables.closure.get(result.check_id, ()))
+        anywhere = tables.closure_any.get(result.check_id, frozenset())
+        pools: list[list[Result]] = []
+        if required and result.endpoint:
+            pools.append(by_endpoint.get((result.target, result.endpoint), []))
+        if required and result.entry:
+            pools.append(by_entry.get((result.target, result.entry), []))
+        candidates = [p for pool in pools for p in pool if p.check_id in required]
+        if anywhere:
+            candidates += [p for p in by_target.get(result.target, []) if p.check_id in anywhere]
         if candidates:
-            first = min(candidates, key=lambda r: _rank(catalog, r))
+            first = min(candidates, key=lambda r: ranks[r.key])
             roots[result.key] = roots.get(first.key, first)
+        # Later (higher-ranked) results may name this one: only lower layers can be prerequisites.
+        if result.endpoint:
+            by_endpoint.setdefault((result.target, result.endpoint), []).append(result)
+        if result.entry:
+            by_entry.setdefault((result.target, result.entry), []).append(result)
+        by_target.setdefault(result.target, []).append(result)
     return roots
 
 
 def root_order(catalog: Catalog, severity: str, check_id: str, blocked: int) -> tuple[int, int, int, int]:
     """Sort key of root causes: critical first, then the lowest layer, then the most blocked, then
     catalog order (an SRE reads the port before the certificate, the certificate before CORS)."""
-    order = list(catalog.checks).index(check_id) if check_id in catalog else len(catalog)
+    tables = _tables(catalog)
+    order = tables.order.get(check_id, len(tables.order))
     return (0 if severity == "critical" else 1, depth(catalog, check_id), -blocked, order)

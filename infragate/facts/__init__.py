@@ -41,6 +41,8 @@ __all__ = [
     "fact",
     "load_all",
     "machine_for",
+    "tcp_key",
+    "transport_address",
     "transport_endpoint",
     "transport_failure",
     "transport_options",
@@ -229,6 +231,29 @@ class HostUnreachable(Exception):
         )
 
 
+_LOOPBACK_NAMES = ("localhost", "::1", "[::1]")
+# ssh's own words for a TCP-level failure: the address itself is dead, for ssh and for every probe.
+_TCP_DEAD = re.compile(
+    r"(?i)connection refused|connection timed out|timed out during banner|operation timed out|"
+    r"no route to host|network is unreachable"
+)
+
+
+def tcp_key(host: str, port: int) -> str:
+    """The fail-fast key of a TCP address: localhost and 127.0.0.1 are one (names are not resolved here:
+    a DNS lookup could itself hang on a broken network)."""
+    return f"{'127.0.0.1' if host in _LOOPBACK_NAMES else host}:{port}"
+
+
+def transport_address(host: Host) -> str | None:
+    """The TCP address an ssh/paramiko transport connects to (as its URL writes it), as a fail-fast key;
+    None for other transports. An ssh_config alias stays a name: it never matches a probe's address."""
+    parts = urlsplit(host.transport)
+    if parts.scheme not in (*_SSH_CLIENT, "paramiko") or not parts.hostname:
+        return None
+    return tcp_key(parts.hostname, parts.port or 22)
+
+
 def transport_endpoint(host: Host) -> str:
     """The host's transport as a fail-fast key and for messages: scheme, user, host and port; no query
     (an ssh_config path) and never a password (``ssh://user:pw@host``)."""
@@ -282,6 +307,9 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         # The same backend: testinfra modules (``machine.file(...)``) run through this class's ``run``.
         super().__init__(machine.backend)
         self.endpoint, self.scheme, self.memory, self.who = endpoint, scheme, memory, who
+        # The TCP address under the transport: a probe that found it dead (refused, blackholed) spares
+        # the ssh attempt, and an ssh refused or timed out there spares the probes (same socket).
+        self.address: str | None = None
         self.session = _session_for(machine.backend) if scheme in _SSH_CLIENT else None
 
     def _through_session(self, session: ShellSession, command: str, *args: str) -> Any:
@@ -303,6 +331,8 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
     def run(self, command: str, *args: str, **kwargs: Any) -> Any:
         """``command`` on the host, unless its transport already failed in this run."""
         seen = self.memory.get(self.endpoint)
+        if seen is None and self.address is not None:
+            seen = self.memory.get(self.address)
         if seen is not None:
             raise HostUnreachable(self.endpoint, seen[1], first_seen=seen[0])
         try:
@@ -314,13 +344,18 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
             why = transport_failure(self.scheme, error=exc)
             if why is None:
                 raise
-            self.memory.setdefault(self.endpoint, (self.who(), why))
+            self._remember(why)
             raise HostUnreachable(self.endpoint, why) from None
         why = transport_failure(self.scheme, result=out)
         if why is not None:
-            self.memory.setdefault(self.endpoint, (self.who(), why))
+            self._remember(why)
             raise HostUnreachable(self.endpoint, why)
         return out
+
+    def _remember(self, why: str) -> None:
+        self.memory.setdefault(self.endpoint, (self.who(), why))
+        if self.address is not None and _TCP_DEAD.search(why):
+            self.memory.setdefault(self.address, (self.who(), why))
 
 
 def _session_for(backend: Any) -> ShellSession | None:
@@ -344,4 +379,6 @@ def watch(
     scheme = host.transport.partition("://")[0]
     if scheme == "local":
         return machine
-    return WatchedMachine(machine, transport_endpoint(host), scheme, memory, who)
+    watched = WatchedMachine(machine, transport_endpoint(host), scheme, memory, who)
+    watched.address = transport_address(host)
+    return watched

@@ -289,3 +289,40 @@ services = [{{ name = "init", pidfile = "/run/infragate-none.pid" }}]
         if name != first:
             assert "(first seen in tests_infra/" in message and f"::{func}[{param}" in message, message
     assert f"unreachable: ssh://root@127.0.0.1:{port}: " in result.stdout
+
+
+def test_a_dead_address_is_one_timeout_for_probes_and_the_ssh_host_behind_it(tmp_path: Path) -> None:
+    """The machine itself is dead: an HTTP endpoint and the ssh transport of [host] on one blackholed
+    address. The first to try waits; the other kind fails at once (one TCP address, one memory)."""
+    with blackhole() as port:
+        (tmp_path / "dead.toml").write_text(
+            f"""
+[target]
+connect_timeout = 1.0
+read_timeout = 1.0
+
+[host]
+transport = "ssh://root@127.0.0.1:{port}?ssh_config=/dev/null"
+[[host.disks]]
+name = "root"
+path = "/"
+
+[[http.endpoints]]
+name = "health"
+url = "http://127.0.0.1:{port}/health"
+"""
+        )
+        junit = tmp_path / "junit.xml"
+        cmd = [
+            sys.executable, "-m", "pytest", "tests_infra", "--host=dead", f"--inventory={tmp_path}",
+            f"--junitxml={junit}", f"--html={tmp_path / 'report.html'}", "-p", "no:cacheprovider", "-q",
+            "--no-diagnostics",
+        ]  # fmt: skip
+        env = {**os.environ, "INFRAGATE_SSH_CONTROL_DIR": str(tmp_path / "cm")}
+        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    cases = {c.get("name", ""): c for c in ET.parse(junit).iter("testcase")}
+    messages = [f.get("message", "") for c in cases.values() if (f := c.find("failure")) is not None]
+    assert any("HOST-DISK-FREE" in n for n in cases) and any("HTTP-HEALTH" in n for n in cases)
+    assert len(messages) >= 3, result.stdout[-3000:]
+    waited = [m for m in messages if "first seen in" not in m and "blocked by" not in m]
+    assert len(waited) == 1, messages
