@@ -15,7 +15,16 @@ from typing import Any
 from infragate.catalog import Catalog
 from infragate.facts import url_endpoint
 
-__all__ = ["Result", "closure", "closure_any", "depth", "endpoint_key", "find_blockers", "root_order"]
+__all__ = [
+    "USED_THROUGH",
+    "Result",
+    "closure",
+    "closure_any",
+    "depth",
+    "endpoint_key",
+    "find_blockers",
+    "root_order",
+]
 
 # One machine spelled three ways is one endpoint (fixtures/facts.py keys its dead endpoints the same way).
 _LOOPBACK = ("localhost", "::1", "[::1]")
@@ -31,10 +40,27 @@ class Result:
     entry: str  # "component/name", or "" when the test has no inventory entry
     endpoint: str  # "host:port", or "" for host-side entries (files, processes)
     failed: bool
+    # Entries this one depends on, by the inventory's references ("auth/<name>": an endpoint that presents
+    # that [[auth]] entry's token): their proving check failing blocks this one (USED_THROUGH).
+    uses: tuple[str, ...] = ()
 
 
 def _normal(host: str, port: int) -> str:
     return f"{'127.0.0.1' if host in _LOOPBACK else host}:{port}"
+
+
+# What proves a referenced entry usable, by its component: an [[auth]] entry is usable when its login works.
+USED_THROUGH: Mapping[str, str] = {"auth": "AUTH-LOGIN"}
+
+
+def uses_of(entry: Any) -> tuple[str, ...]:
+    """The entries an inventory entry references (``auth = "name"``, on itself or its declared requests)."""
+    found: dict[str, None] = {}
+    for holder in (entry, getattr(entry, "call", None), getattr(entry, "detailed_call", None)):
+        name = getattr(holder, "auth", None)
+        if isinstance(name, str) and name:
+            found[f"auth/{name}"] = None
+    return tuple(found)
 
 
 def endpoint_key(entry: Any, databases: Mapping[str, Any] | None = None) -> str:
@@ -119,8 +145,11 @@ def depth(catalog: Catalog, check_id: str) -> int:
 
 
 def _rank(tables: _Tables, result: Result) -> tuple[int, int, str]:
+    # An entry that uses another's login sits above that login's layer (judged after it).
+    used = [USED_THROUGH.get(u.partition("/")[0]) for u in result.uses]
+    above = [tables.depth.get(proof, 0) + 1 for proof in used if proof is not None]
     return (
-        tables.depth.get(result.check_id, 0),
+        max([tables.depth.get(result.check_id, 0), *above]),
         tables.order.get(result.check_id, len(tables.order)),
         result.key,
     )
@@ -153,6 +182,11 @@ def find_blockers(catalog: Catalog, results: Iterable[Result]) -> dict[str, Resu
         candidates = [p for pool in pools for p in pool if p.check_id in required]
         if anywhere:
             candidates += [p for p in by_target.get(result.target, []) if p.check_id in anywhere]
+        for used in result.uses:
+            proof = USED_THROUGH.get(used.partition("/")[0])
+            if proof is not None and proof != result.check_id:
+                proving = {proof, *tables.closure.get(proof, ())}
+                candidates += [p for p in by_entry.get((result.target, used), []) if p.check_id in proving]
         if candidates:
             first = min(candidates, key=lambda r: ranks[r.key])
             roots[result.key] = roots.get(first.key, first)

@@ -72,3 +72,17 @@ def test_an_unknown_revision_is_the_root_of_not_at_head() -> None:
         _failed("known", "MIG-ALEMBIC-KNOWN-REVISION", "migrations.alembic/app", "127.0.0.1:5432"),
     ]
     assert find_blockers(CATALOG, results)["head"].key == "known"
+
+
+def test_an_endpoint_presenting_a_login_is_blocked_by_that_login() -> None:
+    # The inventory says so: websocket.endpoints/ws declares auth = "app"; its own endpoint differs from
+    # the login's, and nothing in the catalog ties WS-CONNECT-DIRECT to AUTH-LOGIN.
+    login = _failed("login", "AUTH-LOGIN", "auth/app", "127.0.0.1:8000")
+    ws = Result(
+        "ws", "WS-CONNECT-DIRECT", "local", "websocket.endpoints/ws", "127.0.0.1:8001", True, ("auth/app",)
+    )
+    other = Result(
+        "other", "WS-CONNECT-DIRECT", "local", "websocket.endpoints/o", "127.0.0.1:8002", True, ("auth/b",)
+    )
+    blockers = find_blockers(CATALOG, [login, ws, other])
+    assert blockers == {"ws": login}
