@@ -8,7 +8,7 @@ Pure data in, data out (no pytest): fixtures/rootcause.py feeds it the run's res
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,11 +53,14 @@ def _normal(host: str, port: int) -> str:
 USED_THROUGH: Mapping[str, str] = {"auth": "AUTH-LOGIN"}
 
 
-def uses_of(entry: Any) -> tuple[str, ...]:
-    """The entries an inventory entry references (``auth = "name"``, on itself or its declared requests)."""
+def uses_of(entry: Any, auth_names: Sequence[str] = ()) -> tuple[str, ...]:
+    """The entries an inventory entry references: ``auth = "name"`` (or ``auth = true``: the target's first
+    [[auth]] entry, ``auth_names[0]``), on itself or its declared requests."""
     found: dict[str, None] = {}
     for holder in (entry, getattr(entry, "call", None), getattr(entry, "detailed_call", None)):
         name = getattr(holder, "auth", None)
+        if name is True and auth_names:
+            name = auth_names[0]
         if isinstance(name, str) and name:
             found[f"auth/{name}"] = None
     return tuple(found)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from infragate.catalog import load_catalog
-from infragate.prereqs import Result, depth, find_blockers
+from infragate.prereqs import Result, depth, find_blockers, uses_of
 
 CATALOG = load_catalog()
 
@@ -86,3 +86,11 @@ def test_an_endpoint_presenting_a_login_is_blocked_by_that_login() -> None:
     )
     blockers = find_blockers(CATALOG, [login, ws, other])
     assert blockers == {"ws": login}
+
+
+def test_auth_true_uses_the_first_auth_entry() -> None:
+    class Ws:
+        auth = True
+
+    assert uses_of(Ws(), ["app", "admin"]) == ("auth/app",)
+    assert uses_of(Ws(), []) == ()
