@@ -66,16 +66,19 @@ check: setup
 load: setup
 	@$(LOCAL_ENV); $(PY) -m pytest tests_load --host=$(HOST) $(PYTEST_ARGS)
 
-# Our tests. The end-to-end tests start the stack themselves and stop what they started.
-# Offline unit tests in parallel (independent: temporary dirs, loopback ports of their own), then the
-# end-to-end and load tests serially (they share one reference stack). Both always run; the worst exit
-# code wins, and pytest's exit 5 (no test ran) is a failure like any other.
+# Our tests. The end-to-end and load tests start the stack themselves and stop what they started.
+# Offline unit tests in parallel (independent: temporary dirs, loopback ports of their own); then the
+# end-to-end tests on two reference stacks at once, one per xdist worker (selftest/conftest.py: the second
+# on port base +1000 and run dir <run dir>-gw1; a module with module-scoped runs stays on one worker, the
+# faults spread over both); then the load tests alone on one stack (their SLOs are timing-sensitive).
+# All three always run; the worst exit code wins, and pytest's exit 5 (no test ran) is a failure too.
 test: setup
-	@unit=0; stack=0; \
+	@unit=0; e2e=0; load=0; \
 	$(PY) -m pytest selftest/unit -n 2 -p no:cacheprovider $(PYTEST_ARGS) || unit=$$?; \
-	$(PY) -m pytest selftest/e2e selftest/load -p no:cacheprovider $(PYTEST_ARGS) || stack=$$?; \
-	echo "make test: unit tests exit $$unit, end-to-end and load tests exit $$stack"; \
-	[ $$unit -eq 0 ] && [ $$stack -eq 0 ]
+	$(PY) -m pytest selftest/e2e -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS) || e2e=$$?; \
+	$(PY) -m pytest selftest/load -p no:cacheprovider $(PYTEST_ARGS) || load=$$?; \
+	echo "make test: unit tests exit $$unit, end-to-end tests exit $$e2e, load tests exit $$load"; \
+	[ $$unit -eq 0 ] && [ $$e2e -eq 0 ] && [ $$load -eq 0 ]
 
 test-unit: setup
 	$(PY) -m pytest selftest/unit -p no:cacheprovider $(PYTEST_ARGS)

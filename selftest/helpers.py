@@ -51,14 +51,13 @@ class StackCli:
     # from a preloaded interpreter instead of started afresh.
     runner: Any = None
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str, timeout: float = 180) -> None:
         proc: Any
         if self.runner is not None:
-            proc = self.runner.run("stack", args, cwd=ROOT, env=dict(os.environ), timeout=180)
+            proc = self.runner.run("stack", args, cwd=ROOT, env=dict(os.environ), timeout=timeout)
         else:
-            proc = subprocess.run(
-                [sys.executable, "-m", "stack", *args], cwd=ROOT, capture_output=True, text=True, timeout=180
-            )
+            argv = [sys.executable, "-m", "stack", *args]
+            proc = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0:
             raise RuntimeError(f"python -m stack {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
 
@@ -73,7 +72,9 @@ class StackCli:
 
     def up(self) -> None:
         """Start what is not running (and heal active faults)."""
-        self._run("up")
+        # A first start builds the deployment part's images (stack/docker.py: mmdebstrap, docker build,
+        # each bounded at 600 s); a second xdist worker's stack waits for them in the shared image cache.
+        self._run("up", timeout=1800)
 
     def down(self) -> None:
         """Stop the stack by PID."""

@@ -5,7 +5,8 @@ iptables, no bridge (containers run with ``--network host``). No registry is rea
 image is a Debian root file system built by mmdebstrap from the mirror apt uses, then ``docker import``ed;
 the tarball is cached (``<run>/images``, or ``INFRAGATE_IMAGE_CACHE`` to share one between run dirs) and the
 images live in the engine's data root, which ``stack down`` keeps. ``build_image`` builds an image FROM that
-base with extra Debian packages (``docker build --network host``).
+base with extra Debian packages (``docker build --network host``); with a shared cache it also ``docker
+save``s the image there, and another engine ``docker load``s it instead of building it again.
 """
 
 from __future__ import annotations
@@ -227,9 +228,49 @@ def build_image(lay: Layout, name: str, packages: tuple[str, ...] = (), lines: t
     ref = f"infragate/{name}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
     if image_exists(lay, ref):
         return ref
+    cache = image_cache(lay)
+    cache.mkdir(parents=True, exist_ok=True)
+    # Serialised per image in the cache: stacks sharing it (the e2e self-test's xdist workers, one engine
+    # each) start at once; the first builds, the others then load what it saved instead of building again.
+    with (cache / f".{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_image_locked(lay, ref, text, cache)
+
+
+def saved_image(cache: Path, ref: str) -> Path:
+    """Where ``docker save`` keeps an image in the cache: one file per reference (its content key)."""
+    return cache / (ref.replace("/", "_").replace(":", "-") + ".image.tar")
+
+
+def _build_image_locked(lay: Layout, ref: str, dockerfile: str, cache: Path) -> str:
+    if image_exists(lay, ref):  # loaded or built by whoever held the lock before us
+        return ref
+    saved = saved_image(cache, ref)
+    if saved.exists():
+        start = time.monotonic()
+        done = cli(lay, "load", "-i", str(saved), timeout=BUILD_TIMEOUT, check=False)
+        if done.returncode == 0 and image_exists(lay, ref):
+            _timing(lay, f"docker load {ref}", time.monotonic() - start)
+            return ref
+        # A torn or unreadable file: build, and save over it below.
     start = time.monotonic()
-    cli(lay, "build", "--network", "host", "-t", ref, "-", stdin=text, timeout=BUILD_TIMEOUT)
+    cli(lay, "build", "--network", "host", "-t", ref, "-", stdin=dockerfile, timeout=BUILD_TIMEOUT)
     _timing(lay, f"docker build {ref}", time.monotonic() - start)
+    # Saved only into a cache shared on purpose (INFRAGATE_IMAGE_CACHE): a run dir's own engine keeps its
+    # images across `stack down`, so a private copy would only take disk (about 500 MB).
+    if os.environ.get("INFRAGATE_IMAGE_CACHE", "").strip():
+        start = time.monotonic()
+        partial = saved.with_name(saved.name + ".partial")
+        try:
+            done = cli(lay, "save", "-o", str(partial), ref, timeout=BUILD_TIMEOUT, check=False)
+            saved_ok = done.returncode == 0
+        except subprocess.TimeoutExpired:
+            saved_ok = False
+        if saved_ok:
+            partial.rename(saved)
+            _timing(lay, f"docker save {ref}", time.monotonic() - start)
+        else:  # the image is built: a failed save costs the next engine a build, never this start
+            partial.unlink(missing_ok=True)
     return ref
 
 

@@ -66,14 +66,71 @@ class SuiteRun:
 
 
 # Faults whose first run was off target and ran again (test_faults.py); printed in the summary so a
-# flaky fault shows in CI output even when its retry passed.
+# flaky fault shows in CI output even when its retry passed. Each fault test carries its retries in its
+# report (a user property, also in JUnit), and the process that prints the summary counts them from the
+# reports: the only process, or under xdist the controller, which receives every worker's reports.
 RETRIES = pytest.StashKey[list[str]]()
+RETRY_PROPERTY = "e2e_fault_retries"
+_CONFIG: list[pytest.Config] = []
 
 
-@pytest.fixture(scope="session")
-def fault_retries(pytestconfig: pytest.Config) -> list[str]:
+@pytest.fixture
+def fault_retries() -> list[str]:
     """The list that test_faults.py appends a fault's name to when it retries that fault."""
-    return pytestconfig.stash.setdefault(RETRIES, [])
+    return []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the config for pytest_runtest_logreport (that hook gets the report only)."""
+    _CONFIG[:] = [config]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A test that used fault_retries reports the faults it retried (comma-separated, maybe none)."""
+    retried = getattr(item, "funcargs", {}).get("fault_retries")
+    if call.when == "call" and retried is not None:
+        item.user_properties.append((RETRY_PROPERTY, ",".join(retried)))
+    return (yield)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count the retries of each fault test's call report, where the summary is printed."""
+    config = _CONFIG[0] if _CONFIG else None
+    if config is None or hasattr(config, "workerinput") or report.when != "call":
+        return  # an xdist worker: its reports go to the controller, which counts them
+    for name, value in report.user_properties:
+        if name == RETRY_PROPERTY:
+            config.stash.setdefault(RETRIES, []).extend(v for v in str(value).split(",") if v)
+
+
+# Under xdist each worker has its own stack (selftest/conftest.py). The fault tests are independent (each
+# faults, runs and heals): they spread over the workers one by one. Every other module is one unit on one
+# worker, so its module-scoped suite runs happen once and its faults never meet another module's.
+SPREAD_MODULES = ("selftest/e2e/test_faults.py",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup``: units as above, not by xdist_group marks.
+
+    pytest 9.2 ignores the node id suffix through which pytest-xdist 3.8's workers pass a test's
+    xdist_group to the scheduler (pytest-xdist#1386: the marks silently stop grouping), and a new module
+    is safe by default this way. A ``@group`` suffix, once xdist passes it again, still wins.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleOrTestScheduling(LoadGroupScheduling):  # type: ignore[misc]
+        """LoadGroupScheduling whose default unit is the module, or the test in SPREAD_MODULES."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return str(super()._split_scope(nodeid))
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in SPREAD_MODULES else module
+
+    return ModuleOrTestScheduling(config, log)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
