@@ -88,7 +88,8 @@ class _Tables:
     """Per catalog, computed once: each check's layer, catalog position and prerequisite sets (the
     root-cause judgement runs after every failed test of a run: it must not walk the graph each time)."""
 
-    depth: Mapping[str, int]
+    depth: Mapping[str, int]  # layers of ``requires`` only: the order roots are READ in (root_order)
+    judged: Mapping[str, int]  # layers of ``requires`` and ``requires_any``: the order they are JUDGED in
     order: Mapping[str, int]
     closure: Mapping[str, tuple[str, ...]]
     closure_any: Mapping[str, frozenset[str]]
@@ -116,17 +117,23 @@ def _tables(catalog: Catalog) -> _Tables:
         check_id: frozenset(found for one in checks[check_id].requires_any for found in (one, *closures[one]))
         for check_id in checks
     }
-    depths: dict[str, int] = {}
 
-    def layer(check_id: str) -> int:
-        if check_id not in depths:
-            required = (*checks[check_id].requires, *checks[check_id].requires_any)
-            depths[check_id] = 1 + max(layer(r) for r in required) if required else 0
-        return depths[check_id]
+    def layers(with_any: bool) -> dict[str, int]:
+        found: dict[str, int] = {}
 
-    for check_id in checks:
-        layer(check_id)
-    tables = _Tables(depths, {c: i for i, c in enumerate(checks)}, closures, anywhere)
+        def layer(check_id: str) -> int:
+            if check_id not in found:
+                required = (*checks[check_id].requires, *(checks[check_id].requires_any if with_any else ()))
+                found[check_id] = 1 + max(layer(r) for r in required) if required else 0
+            return found[check_id]
+
+        for check_id in checks:
+            layer(check_id)
+        return found
+
+    # A requires_any prerequisite is judged first (its failure must be known), but does not push its
+    # dependant down the list of roots: SEC-DEFAULT-SECRETS failing on its own is still read early.
+    tables = _Tables(layers(False), layers(True), {c: i for i, c in enumerate(checks)}, closures, anywhere)
     _TABLES[id(catalog)] = (catalog, tables)
     return tables
 
@@ -150,9 +157,9 @@ def depth(catalog: Catalog, check_id: str) -> int:
 def _rank(tables: _Tables, result: Result) -> tuple[int, int, str]:
     # An entry that uses another's login sits above that login's layer (judged after it).
     used = [USED_THROUGH.get(u.partition("/")[0]) for u in result.uses]
-    above = [tables.depth.get(proof, 0) + 1 for proof in used if proof is not None]
+    above = [tables.judged.get(proof, 0) + 1 for proof in used if proof is not None]
     return (
-        max([tables.depth.get(result.check_id, 0), *above]),
+        max([tables.judged.get(result.check_id, 0), *above]),
         tables.order.get(result.check_id, len(tables.order)),
         result.key,
     )
