@@ -100,10 +100,13 @@ def test_ws_headers_removed_fails_the_websocket_scenario(
     handshakes = run.case("test_load_ws_failed_handshakes_within_slo[LOAD-WS-CONCURRENT local/ws-sessions]")
     assert handshakes["outcome"] == "failed", handshakes
     assert "failed handshakes: measured 1000 vs threshold <= 0" in handshakes["message"]
-    assert (
-        run.case("test_load_ws_sessions_held_within_slo[LOAD-WS-CONCURRENT local/ws-sessions]")["outcome"]
-        == "failed"
-    )
+    # Never a pass. 1,000 users retrying refused handshakes can also saturate the generator on a busy
+    # 2-core machine (seen in CI): then the run refuses to judge the SLO (an error naming the saturation)
+    # rather than report the generator's numbers; either keeps the scenario red.
+    held = run.case("test_load_ws_sessions_held_within_slo[LOAD-WS-CONCURRENT local/ws-sessions]")
+    assert held["outcome"] == "failed" or (
+        held["outcome"] == "error" and "load generator saturated" in held["message"]
+    ), held
 
 
 def test_service_stopped_fails_the_error_ratio_slo(stack: Any, run_load: Callable[..., LoadRun]) -> None:
