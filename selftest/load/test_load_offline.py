@@ -286,7 +286,12 @@ def test_local_inventory_load_section_plans(monkeypatch: pytest.MonkeyPatch, tmp
         "LOAD-LLM-CHAT",
         "LOAD-WS-CONCURRENT",
     }
-    assert all(p.run_time_s <= 20 for p in plans), [(p.scenario, p.run_time_s) for p in plans]
+    # Bounded by the file's own load.max_duration_s (the plan refuses longer runs), and that bound
+    # stays small enough for CI: the stack's load self-tests run every scenario.
+    assert target.load.max_duration_s <= 30
+    assert all(p.run_time_s <= target.load.max_duration_s for p in plans), [
+        (p.scenario, p.run_time_s) for p in plans
+    ]
     ws = next(p for p in plans if p.is_websocket)
     assert ws.users >= 1000  # the issue: prove the gevent client at 1,000+ users
 
