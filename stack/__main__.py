@@ -1,4 +1,4 @@
-"""CLI: python -m stack up | down | status | fault NAME | heal NAME | heal-all | faults | env."""
+"""CLI: python -m stack up | down | status | fault NAME | heal NAME | heal-all | faults | env | inventory."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 from stack import api, control
 from stack.docker import docker_host
+from stack.inventory import inventory_dir
 from stack.layout import deploy_requested, layout
 from stack.secretstore import env_text
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("heal-all", help="heal every active fault")
     sub.add_parser("faults", help="list the fault catalog")
     sub.add_parser("env", help='print secrets.env (eval "$(python -m stack env)")')
+    sub.add_parser("inventory", help="print the inventory directory that describes this stack (its ports)")
     args = parser.parse_args(argv)
 
     try:
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
                 print("no active fault")
         elif args.command == "faults":
             return _faults()
+        elif args.command == "inventory":
+            print(inventory_dir())
         elif args.command == "env":
             sys.stdout.write(env_text(layout()))
             if deploy_requested():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -165,25 +164,9 @@ def inventory_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     With the deployment part on, the copy's local.toml IS local-deploy.toml (extending the plain file,
     renamed local-plain.toml): the target keeps its name "local" in every test id and message.
     """
-    from stack import layout
+    from stack.inventory import inventory_dir as stack_inventory
 
-    base, run_dir = layout.port_base(), layout.run_dir()
-    deploy = deploy_on()
-    if base == layout.DEFAULT_PORT_BASE and run_dir == ROOT / ".run" / "stack" and not deploy:
-        return ROOT / "inventory"
-    out = tmp_path_factory.mktemp("inventory")
-    names = {"local.toml": "local-plain.toml", "local-deploy.toml": "local.toml"} if deploy else {}
-    for name in ("local.toml", "local-deploy.toml"):
-        text = (ROOT / "inventory" / name).read_text()
-        text = re.sub(r"\b184(\d\d)\b", lambda m: str(base + int(m.group(1))), text)
-        # Everywhere, not only at the start of a path: process patterns name the run dir inside a regex.
-        text = text.replace("../.run/stack/", f"{run_dir}/")
-        # Repository files the inventory names (the compose file) stay where they are.
-        text = text.replace('"../stack/', f'"{ROOT}/stack/')
-        if deploy and name == "local-deploy.toml":
-            text = re.sub(r'^extends = "local"$', 'extends = "local-plain"', text, flags=re.MULTILINE)
-        (out / names.get(name, name)).write_text(text)
-    return out
+    return stack_inventory(tmp_path_factory.mktemp("inventory"))
 
 
 @pytest.fixture(scope="session")
