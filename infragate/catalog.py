@@ -142,7 +142,11 @@ def _check_requires(checks: Mapping[str, Check], path: Path) -> None:
 @cache
 def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
     """Parse the catalog YAML into frozen Check objects (cached per path)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    # libyaml's safe loader when PyYAML was built with it: the same data, about ten times faster (the
+    # pure-Python parser took 0.25 s of CPU at every run's start-up, a tenth of it).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(text, Loader=loader)
     checks: dict[str, Check] = {}
     for index, raw in enumerate(data["checks"]):
         check = _check(raw, f"{path}: checks[{index}]")

@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import jwt
-from jwt.warnings import InsecureKeyLengthWarning
 
+from infragate.lazy import lazy_module
 from infragate.probes._base import (
     Attempt,
     Failure,
@@ -34,6 +33,13 @@ from infragate.probes._base import (
 from infragate.probes.exchange import Outgoing
 from infragate.probes.http import HttpAnswer
 from infragate.stats import percentile
+
+if TYPE_CHECKING:
+    import jwt
+    from jwt import warnings as jwt_warnings
+else:
+    jwt = lazy_module("jwt")
+    jwt_warnings = lazy_module("jwt.warnings")
 
 __all__ = [
     "Timings",
@@ -260,7 +266,7 @@ def signed(token: str, secret: str, **changes: Any) -> str:
 def sign_claims(claims: Mapping[str, Any], secret: str) -> str:
     """``claims`` signed HS256 with ``secret`` (placeholders are short on purpose: no key-length warning)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        warnings.simplefilter("ignore", jwt_warnings.InsecureKeyLengthWarning)
         return jwt.encode(dict(claims), secret, algorithm="HS256")
 
 

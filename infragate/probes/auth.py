@@ -14,16 +14,20 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
-
-import jwt
+from typing import TYPE_CHECKING, Any, Protocol
 
 from infragate.jsonpath import MISSING, search
+from infragate.lazy import lazy_module
 from infragate.probes import api
 from infragate.probes._base import Timeout
 from infragate.probes.conditions import evidence
 from infragate.probes.exchange import Outgoing, send
 from infragate.probes.http import HttpAnswer
+
+if TYPE_CHECKING:
+    import jwt
+else:
+    jwt = lazy_module("jwt")
 
 __all__ = [
     "RATE_LIMITED",

@@ -12,11 +12,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
-
+from infragate.lazy import lazy_module
 from infragate.probes._base import describe_error, is_unreachable
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+else:
+    psycopg = lazy_module("psycopg")
+    sql = lazy_module("psycopg.sql")
 
 __all__ = [
     "AlembicState",

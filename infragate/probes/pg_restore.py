@@ -25,15 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import sql
-
 from infragate.facts import Context, fact
+from infragate.lazy import lazy_module
 from infragate.probes._base import describe_error, is_unreachable
 
 if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+
     from infragate.inventory import Postgres
     from infragate.probes.pg_stats import BackupFile
+else:
+    psycopg = lazy_module("psycopg")
+    sql = lazy_module("psycopg.sql")
 
 __all__ = ["RestoreDrill", "TableCount", "drill", "dump_format", "find_tool", "split_extensions"]
 

@@ -14,11 +14,15 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-
+from infragate.lazy import lazy_module
 from infragate.probes._base import describe_error, is_unreachable, monotonic_ms
+
+if TYPE_CHECKING:
+    import psycopg
+else:
+    psycopg = lazy_module("psycopg")
 
 __all__ = [
     "BackupFile",

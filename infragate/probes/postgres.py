@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import psycopg
-
+from infragate.lazy import lazy_module
 from infragate.probes._base import describe_error, is_unreachable, monotonic_ms
+
+if TYPE_CHECKING:
+    import psycopg
+else:
+    psycopg = lazy_module("psycopg")
 
 __all__ = ["PgStatus", "status"]
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import redis as redislib
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
+from infragate.lazy import lazy_module
 from infragate.probes._base import describe_error, is_unreachable, monotonic_ms
+
+if TYPE_CHECKING:
+    import redis as redislib
+    from redis import backoff as redis_backoff
+    from redis import retry as redis_retry
+else:
+    redislib = lazy_module("redis")
+    redis_backoff = lazy_module("redis.backoff")
+    redis_retry = lazy_module("redis.retry")
 
 __all__ = ["RedisPing", "ping"]
 
@@ -48,7 +55,7 @@ def ping(
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         # redis-py >= 6 retries 3 times by default: one probe is one attempt, --wait does the retrying.
-        retry=Retry(NoBackoff(), 0),
+        retry=redis_retry.Retry(redis_backoff.NoBackoff(), 0),
     )
     try:
         # execute_command returns the raw reply, so we report exactly what the server said.

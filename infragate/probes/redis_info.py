@@ -9,13 +9,19 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis as redislib
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
+from infragate.lazy import lazy_module
 from infragate.probes._base import describe_error, is_unreachable
+
+if TYPE_CHECKING:
+    import redis as redislib
+    from redis import backoff as redis_backoff
+    from redis import retry as redis_retry
+else:
+    redislib = lazy_module("redis")
+    redis_backoff = lazy_module("redis.backoff")
+    redis_retry = lazy_module("redis.retry")
 
 __all__ = ["RedisInfo", "snapshot"]
 
@@ -72,7 +78,7 @@ def snapshot(
         ssl=tls,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
+        retry=redis_retry.Retry(redis_backoff.NoBackoff(), 0),
     )
     try:
         info: dict[str, Any] = client.info("everything")

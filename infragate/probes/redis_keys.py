@@ -11,16 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import redis as redislib
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-
 from infragate.facts import Context, fact
+from infragate.lazy import lazy_module
 from infragate.probes import metrics
 from infragate.probes._base import describe_error, is_unreachable
 
 if TYPE_CHECKING:
+    import redis as redislib
+    from redis import backoff as redis_backoff
+    from redis import retry as redis_retry
+
     from infragate.inventory import MetricsEndpoint, Redis, RedisKey
+else:
+    redislib = lazy_module("redis")
+    redis_backoff = lazy_module("redis.backoff")
+    redis_retry = lazy_module("redis.retry")
 
 __all__ = ["KeyFamily", "RegistryReading", "read_registry", "registry_size", "scan_family"]
 
@@ -92,7 +97,7 @@ def _client(server: Redis, timeout: float) -> redislib.Redis:
         ssl=server.tls,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
+        retry=redis_retry.Retry(redis_backoff.NoBackoff(), 0),
     )
 
 

@@ -15,18 +15,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import psycopg
-from psycopg import sql
-
 from infragate.facts import Context, fact, host_side, url_endpoint
 from infragate.facts.auth import login_outgoing
+from infragate.lazy import lazy_module
 from infragate.probes import auth as contract
 from infragate.probes._base import describe_error, is_unreachable
 
 if TYPE_CHECKING:
+    import psycopg
+    from psycopg import sql
+
     from infragate.inventory import Auth, Postgres
     from infragate.inventory.auth import UsersTable
     from infragate.inventory.postgres import Tenants
+else:
+    psycopg = lazy_module("psycopg")
+    sql = lazy_module("psycopg.sql")
 
 __all__ = ["AdminRow", "TenantState", "admin_row", "compare_tenants", "tenant_state"]
 

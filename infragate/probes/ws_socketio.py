@@ -12,16 +12,22 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from engineio import packet as eio
-from socketio import packet as sio
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
+from infragate.lazy import lazy_module
 from infragate.probes._base import Attempt, Failure
 from infragate.probes.websocket import Refused, WsStepError, closed_step, silent_step
+
+if TYPE_CHECKING:
+    from engineio import packet as eio
+    from socketio import packet as sio
+else:
+    eio = lazy_module("engineio.packet")
+    sio = lazy_module("socketio.packet")
 
 __all__ = ["SocketIo", "engineio_url", "reply_text"]
 
