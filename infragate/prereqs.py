@@ -155,14 +155,14 @@ def depth(catalog: Catalog, check_id: str) -> int:
 
 
 def _rank(tables: _Tables, result: Result) -> tuple[int, int, str]:
+    judged = tables.judged.get(result.check_id, 0)
+    order = tables.order.get(result.check_id, len(tables.order))
+    if not result.uses:  # most results: no login to sit above
+        return judged, order, result.key
     # An entry that uses another's login sits above that login's layer (judged after it).
     used = [USED_THROUGH.get(u.partition("/")[0]) for u in result.uses]
     above = [tables.judged.get(proof, 0) + 1 for proof in used if proof is not None]
-    return (
-        max([tables.judged.get(result.check_id, 0), *above]),
-        tables.order.get(result.check_id, len(tables.order)),
-        result.key,
-    )
+    return max([judged, *above]), order, result.key
 
 
 def find_blockers(catalog: Catalog, results: Iterable[Result]) -> dict[str, Result]:
@@ -174,38 +174,44 @@ def find_blockers(catalog: Catalog, results: Iterable[Result]) -> dict[str, Resu
     the target (``requires_any``).
     """
     tables = _tables(catalog)
-    ranks = {r.key: _rank(tables, r) for r in results if r.failed}
-    failed = sorted((r for r in results if r.failed), key=lambda r: ranks[r.key])
-    # Failures by place, in rank order: a result's candidates come from its own places only.
-    by_endpoint: dict[tuple[str, str], list[Result]] = {}
-    by_entry: dict[tuple[str, str], list[Result]] = {}
-    by_target: dict[str, list[Result]] = {}
+    failed = [r for r in results if r.failed]
+    ranks = {r.key: _rank(tables, r) for r in failed}
+    failed.sort(key=lambda r: ranks[r.key])
+    # The lowest-ranked failure of each check at each place (judged in rank order, so the first one seen
+    # is the lowest): a result looks up its few prerequisite ids instead of scanning every failure at its
+    # endpoint (on a dead target all of them share one endpoint: that scan made a run quadratic).
+    # Places: ("e", target, endpoint), ("n", target, entry), ("t", target, "") for the whole target.
+    first_at: dict[tuple[str, str, str, str], Result] = {}
     roots: dict[str, Result] = {}
     for result in failed:
-        required = set(tables.closure.get(result.check_id, ()))
+        target = result.target
+        required = tables.closure.get(result.check_id, ())
         anywhere = tables.closure_any.get(result.check_id, frozenset())
-        pools: list[list[Result]] = []
+        candidates: list[Result] = []
         if required and result.endpoint:
-            pools.append(by_endpoint.get((result.target, result.endpoint), []))
+            places = [("e", target, result.endpoint, c) for c in required]
+            candidates += [first_at[p] for p in places if p in first_at]
         if required and result.entry:
-            pools.append(by_entry.get((result.target, result.entry), []))
-        candidates = [p for pool in pools for p in pool if p.check_id in required]
+            places = [("n", target, result.entry, c) for c in required]
+            candidates += [first_at[p] for p in places if p in first_at]
         if anywhere:
-            candidates += [p for p in by_target.get(result.target, []) if p.check_id in anywhere]
+            candidates += [first_at[p] for p in (("t", target, "", c) for c in anywhere) if p in first_at]
         for used in result.uses:
             proof = USED_THROUGH.get(used.partition("/")[0])
             if proof is not None and proof != result.check_id:
                 proving = {proof, *tables.closure.get(proof, ())}
-                candidates += [p for p in by_entry.get((result.target, used), []) if p.check_id in proving]
+                candidates += [
+                    first_at[p] for p in (("n", target, used, c) for c in proving) if p in first_at
+                ]
         if candidates:
             first = min(candidates, key=lambda r: ranks[r.key])
             roots[result.key] = roots.get(first.key, first)
         # Later (higher-ranked) results may name this one: only lower layers can be prerequisites.
         if result.endpoint:
-            by_endpoint.setdefault((result.target, result.endpoint), []).append(result)
+            first_at.setdefault(("e", target, result.endpoint, result.check_id), result)
         if result.entry:
-            by_entry.setdefault((result.target, result.entry), []).append(result)
-        by_target.setdefault(result.target, []).append(result)
+            first_at.setdefault(("n", target, result.entry, result.check_id), result)
+        first_at.setdefault(("t", target, "", result.check_id), result)
     return roots
 
 
