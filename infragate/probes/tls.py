@@ -9,10 +9,9 @@ import ssl
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
-
+from infragate.lazy import lazy_module
 from infragate.probes._base import (
     Attempt,
     Failure,
@@ -23,6 +22,16 @@ from infragate.probes._base import (
     run_within,
 )
 from infragate.probes.tcp import open_socket
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509 import oid
+else:
+    # Imported when a certificate is first parsed (0.05 to 0.1 s): a dead target never gets that far.
+    x509 = lazy_module("cryptography.x509")
+    oid = lazy_module("cryptography.x509.oid")
+    serialization = lazy_module("cryptography.hazmat.primitives.serialization")
 
 __all__ = [
     "Certificate",
@@ -82,20 +91,16 @@ class Certificate:
 
 
 def _cn(name: x509.Name) -> str:
-    cns = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cns = name.get_attributes_for_oid(oid.NameOID.COMMON_NAME)
     return str(cns[0].value) if cns else name.rfc4514_string()
 
 
 def load_certificates(path: Path) -> tuple[Certificate, ...]:
     """The certificates of a PEM file, in file order (leaf first for a server chain file)."""
+    der = serialization.Encoding.DER
     return tuple(
-        Certificate.from_der(c.public_bytes(_DER)) for c in x509.load_pem_x509_certificates(path.read_bytes())
+        Certificate.from_der(c.public_bytes(der)) for c in x509.load_pem_x509_certificates(path.read_bytes())
     )
-
-
-from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402  (kept beside its one use)
-
-_DER = Encoding.DER
 
 
 @dataclass(frozen=True)
