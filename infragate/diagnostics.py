@@ -483,14 +483,20 @@ class Session:
     """Diagnostics of one run: the secrets to redact, the run's time budget, outputs already taken.
 
     The same command for two failing tests runs once: the second test gets the first one's output (an
-    unreachable service fails ten checks; its log tail is read once).
+    unreachable service fails ten checks; its log tail is read once). A dead address costs at most one
+    deadline, not one per diagnostic: network kinds (sql, redis_info, tls_peer) are not attempted at an
+    address ``hung`` names (the run's fail-fast memory: connect timeout or accepted-and-silent), nor at one
+    where an earlier network diagnostic of this session ran out of time without an answer.
     """
 
     secrets: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     spent_s: float = 0.0
+    # (host, port) -> why the run already knows that address hangs, else None.
+    hung: Callable[[str, int], str | None] | None = None
     _done: dict[tuple[Any, ...], tuple[Output, str]] = field(default_factory=dict)
     _host_hung: str = ""
+    _net_hung: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def collect(
         self,
@@ -530,14 +536,31 @@ class Session:
                         Output(plan.title, "", f"not run: the host transport hung ({self._host_hung})")
                     )
                     continue
+                # Network kinds' keys are (kind, host, port, ...): the address they connect to.
+                address = None if on_host else (str(plan.key[1]), int(plan.key[2]))
+                hung = self._address_hung(address)
+                if hung is not None:
+                    outputs.append(Output(redact_output(plan.title, self.secrets), "", f"not run: {hung}"))
+                    continue
                 out = self._run(plan, budget)
                 if on_host and out.note.startswith("timed out") and not out.text:
                     self._host_hung = f"{plan.title}: {out.note}"
+                if address is not None and not out.text and _waited(out.note):
+                    self._net_hung[address] = f"{out.title}: {out.note}"
                 test_left -= out.seconds
                 self.spent_s += out.seconds
                 self._done[plan.key] = (out, who)
                 outputs.append(out)
         return outputs
+
+    def _address_hung(self, address: tuple[str, int] | None) -> str | None:
+        """Why a network diagnostic at ``address`` would only wait (None: try it)."""
+        if address is None:
+            return None
+        seen = self._net_hung.get(address)
+        if seen is not None:
+            return f"{address[0]}:{address[1]} did not answer an earlier diagnostic ({seen})"
+        return self.hung(*address) if self.hung is not None else None
 
     def _run(self, plan: _Plan, seconds: float) -> Output:
         start = time.monotonic()
@@ -561,6 +584,16 @@ class Session:
             "; ".join(x for x in (note, cut) if x),
             time.monotonic() - start,
         )
+
+
+# A network diagnostic's note when it waited for an answer that never came: our deadline, or the client's
+# own connect/read timeout (psycopg "connection timeout expired", redis "Timeout connecting", socket
+# "timed out"). A refusal is not a wait: such an address is tried again (it answers at once).
+_WAITED = re.compile(r"(?i)timed? ?out")
+
+
+def _waited(note: str) -> bool:
+    return bool(_WAITED.search(note))
 
 
 def render(outputs: Sequence[Output], heading: str) -> str:
