@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,20 @@ def test_page_holds_no_secret_and_escapes_what_it_shows(page_run: Path) -> None:
     assert SECRET in (page_run / "r.html").read_text()
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'rel="stylesheet"' not in html and "src=" not in html  # self-contained
+
+
+def test_junit_says_blocked_by_whichever_worker_ran_the_root(page_run: Path) -> None:
+    # Under xdist the TLS and HTTP tests may run on different workers: the controller patches the JUnit
+    # file (fixtures/blocked.py), so the blocked failure's property and message name its root either way.
+    cases = {c.get("name", ""): c for c in ET.parse(page_run / "j.xml").iter("testcase")}
+    blocked = next(c for n, c in cases.items() if n.startswith("test_http_health["))
+    props = {p.get("name"): p.get("value") for p in blocked.iter("property")}
+    assert props["blocked_by"] == "TLS-CERT-EXPIRY t/proxy", props
+    failure = blocked.find("failure")
+    assert failure is not None and "blocked by TLS-CERT-EXPIRY on t/proxy" in failure.get("message", "")
+    assert "remedy: " not in failure.get("message", "")
+    root = next(c for n, c in cases.items() if n.startswith("test_tls_cert_not_expiring["))
+    assert "blocked_by" not in {p.get("name") for p in root.iter("property")}
 
 
 def test_pytest_html_page_names_target_and_links_the_page(page_run: Path) -> None:
