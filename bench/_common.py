@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -17,13 +18,16 @@ sys.path.insert(0, str(ROOT))
 
 @dataclass(frozen=True)
 class SuiteRun:
-    """One timed run of the suite: wall time, exit code, JUnit counts and the last line it printed."""
+    """One timed run of the suite: wall time, exit code, JUnit counts and the last line it printed, and the
+    CPU seconds (user + system) it and its children used: on a shared machine the wall time also counts
+    waiting for a core."""
 
     seconds: float
     code: int
     tests: int
     failed: int
     last_line: str
+    cpu: float = 0.0
 
 
 def run_suite_full(*args: str, env: dict[str, str] | None = None, out: Path) -> SuiteRun:
@@ -43,16 +47,19 @@ def run_suite_full(*args: str, env: dict[str, str] | None = None, out: Path) -> 
     ]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
     full_env.update(env or {})
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=900)
     elapsed = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     tests = failures = 0
     if junit.exists():
         for case in ET.parse(junit).iter("testcase"):
             tests += 1
             failures += case.find("failure") is not None or case.find("error") is not None
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    return SuiteRun(elapsed, proc.returncode, tests, failures, lines[-1] if lines else "")
+    return SuiteRun(elapsed, proc.returncode, tests, failures, lines[-1] if lines else "", cpu)
 
 
 def run_suite(*args: str, env: dict[str, str] | None = None, out: Path) -> tuple[float, int, int, int]:
