@@ -15,4 +15,5 @@ pytest_plugins = [
     "fixtures.metrics",
     "fixtures.diagnostics",
     "fixtures.hostwarm",
+    "fixtures.workers",
 ]

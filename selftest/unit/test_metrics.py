@@ -235,6 +235,25 @@ def test_run_writes_file_and_pushes_the_same(tmp_path: Path, listener: int) -> N
     assert len(lines) == 2 and "gate closed" in lines[0] and "job=infragate, target=t" in lines[1]
 
 
+def test_xdist_run_names_the_same_checks_as_a_plain_run(tmp_path: Path, listener: int) -> None:
+    # Under -n the workers collect, not the controller that writes the file (fixtures/workers.py): the
+    # check ids that do not apply to the target must still be there, -1 with state not_applicable.
+    found: dict[str, set[tuple[str, str]]] = {}
+    for mode, args in (("plain", ()), ("xdist", ("-n", "2"))):
+        prom = tmp_path / f"{mode}.prom"
+        run_dir = tmp_path / mode
+        run_dir.mkdir()
+        result = run_checks(run_dir, _inventory(listener), f"--metrics-file={prom}", *args)
+        assert result.returncode == 1, result.stdout[-2000:]
+        found[mode] = {
+            (dict(k[1])["check"], dict(k[1])["state"])
+            for k in samples(prom.read_text())
+            if k[0] == "infragate_check_status"
+        }
+    assert ("HOST-GPU-MEMORY", "not_applicable") in found["plain"]
+    assert found["xdist"] == found["plain"]
+
+
 def test_dead_pushgateway_is_one_warning_and_the_same_outcome(tmp_path: Path, listener: int) -> None:
     prom = tmp_path / "infragate.prom"
     result = run_checks(
