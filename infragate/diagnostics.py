@@ -495,7 +495,9 @@ class Session:
     # (host, port) -> why the run already knows that address hangs, else None.
     hung: Callable[[str, int], str | None] | None = None
     _done: dict[tuple[Any, ...], tuple[Output, str]] = field(default_factory=dict)
-    _host_hung: str = ""
+    # host name -> why its transport hung: one dead ssh link costs one deadline, not one per command,
+    # and never stops the diagnostics of the fleet's other hosts.
+    _host_hung: dict[str, str] = field(default_factory=dict)
     _net_hung: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def collect(
@@ -506,8 +508,10 @@ class Session:
         runner: Callable[[], Runner],
         *,
         who: str = "",
+        host: str = "",
     ) -> list[Output]:
-        """Run ``specs`` for a failing check's ``entry``; never raises (a failing diagnostic says why)."""
+        """Run ``specs`` for a failing check's ``entry`` on ``host`` (its name, for host-side kinds: the
+        same command on two hosts of a fleet is two outputs); never raises (a failing one says why)."""
         outputs: list[Output] = []
         test_left = self.limits.test_s
         for spec in specs:
@@ -520,8 +524,10 @@ class Session:
                 outputs.append(Output(spec.kind, "", f"not run: {type(exc).__name__}: {exc}"[:300]))
                 continue
             for plan in plans:
-                if plan.key in self._done:
-                    first, first_who = self._done[plan.key]
+                on_host = plan.key[0] in _HOST_KINDS
+                key = (host, *plan.key) if on_host else plan.key
+                if key in self._done:
+                    first, first_who = self._done[key]
                     note = "; ".join(x for x in (first.note, f"output taken for {first_who}") if x)
                     outputs.append(Output(first.title, first.text, note, 0.0))
                     continue
@@ -529,11 +535,10 @@ class Session:
                 if budget < 0.5:
                     outputs.append(Output(plan.title, "", "not run: the diagnostics time budget is spent"))
                     continue
-                on_host = plan.key[0] in _HOST_KINDS
-                if on_host and self._host_hung:
+                if on_host and host in self._host_hung:
                     # A dead ssh link costs one deadline, not one per command (the facts' fail-fast rule).
                     outputs.append(
-                        Output(plan.title, "", f"not run: the host transport hung ({self._host_hung})")
+                        Output(plan.title, "", f"not run: the host transport hung ({self._host_hung[host]})")
                     )
                     continue
                 # Network kinds' keys are (kind, host, port, ...): the address they connect to.
@@ -544,12 +549,12 @@ class Session:
                     continue
                 out = self._run(plan, budget)
                 if on_host and out.note.startswith("timed out") and not out.text:
-                    self._host_hung = f"{plan.title}: {out.note}"
+                    self._host_hung[host] = f"{plan.title}: {out.note}"
                 if address is not None and not out.text and _waited(out.note):
                     self._net_hung[address] = f"{out.title}: {out.note}"
                 test_left -= out.seconds
                 self.spent_s += out.seconds
-                self._done[plan.key] = (out, who)
+                self._done[key] = (out, who)
                 outputs.append(out)
         return outputs
 

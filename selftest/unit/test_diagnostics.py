@@ -326,3 +326,25 @@ def test_failing_check_carries_diagnostics_in_junit_passing_none(tmp_path: Path)
     assert not [o.text for o in passing.findall("system-out") if SECTION in (o.text or "")]
     assert SECTION in proc.stdout  # the terminal shows the section under the failure
     assert secret not in junit.read_text() + proc.stdout + proc.stderr
+
+
+def test_fleet_diagnostics_title_names_the_host(tmp_path: Path) -> None:
+    # Two hosts on this machine, each with a disk over its (tiny) threshold: each failure's diagnostics
+    # say which host they describe, like its failure message does.
+    hosts = "".join(
+        f'[[hosts]]\nname = "{name}"\ntransport = "local://"\n'
+        f'[[hosts.disks]]\nname = "root"\npath = "/"\nmax_used_pct = 0.001\n'
+        for name in ("web-1", "web-2")
+    )
+    (tmp_path / "fleet.toml").write_text(hosts)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests_infra", "--host=fleet", f"--inventory={tmp_path}",
+         "-p", "no:cacheprovider", "-k", "HOST-DISK-FREE"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    for name in ("web-1", "web-2"):
+        assert f"[HOST-DISK-FREE] fleet/{name}/root (read-only diagnostics" in proc.stdout
+    # The same command on another host is another machine's answer: run again, not copied from web-1.
+    assert proc.stdout.count("$ df -hP -- /") == 2 and "output taken for" not in proc.stdout
