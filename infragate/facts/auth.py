@@ -203,6 +203,8 @@ class InvalidTokenAnswer:
     kind: str
     refusal: Refusal | None
     error: str | None = None
+    # Why this case cannot be made on this target (not a failure of the service's token checks).
+    not_applicable: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -227,6 +229,17 @@ def invalid_token(ctx: Context, auth: Auth, kind: str) -> InvalidTokenAnswer:
         elif kind == "unsigned":
             token = api.unsigned(real)
         elif auth.signing_secret_env is not None:
+            if not api.verifies(real, auth.signing_secret_env.value):
+                # A token signed with another key than the service's is refused as invalid whatever its
+                # exp: "expired" cannot be tested. The service's key differing from the declared one is
+                # SEC-DEFAULT-SECRETS' finding when it is a placeholder (fault jwt-default-secret).
+                return InvalidTokenAnswer(
+                    kind,
+                    None,
+                    not_applicable=f"the service's own token does not verify with the secret from "
+                    f"${auth.signing_secret_env.env}: it signs with another key, so no token that is only "
+                    "expired can be made (SEC-DEFAULT-SECRETS tells whether that key is a placeholder)",
+                )
             token = api.expired(real, auth.signing_secret_env.value)
     answer = protected(ctx, auth, token)
     case = getattr(auth.errors, _CASE[kind])

@@ -131,6 +131,17 @@ def test_expired_token_is_signed_but_expired() -> None:
         jwt.decode(api.expired(_token(), KEY), KEY, algorithms=["HS256"])
 
 
+def test_verifies_tells_which_key_signed_a_token() -> None:
+    # The expired case of AUTH-REJECT-INVALID is only made when the declared key signs the service's tokens.
+    assert api.verifies(_token(), KEY)
+    assert api.verifies(api.expired(_token(), KEY), KEY)  # expiry is not its question
+    assert not api.verifies(api.signed(_token(), "changeme"), KEY)  # a placeholder-keyed service
+    assert api.verifies(api.signed(_token(), "changeme"), "changeme")  # short key: no warning raised
+    assert not api.verifies(api.tampered(_token()), KEY)
+    assert not api.verifies(api.unsigned(_token()), KEY)
+    assert not api.verifies("not-a-token", KEY)
+
+
 def test_forged_token_with_short_placeholder_key() -> None:
     token = api.forged("admin", "changeme")
     claims = jwt.decode(token, "changeme", algorithms=["HS256"], options={"verify_signature": False})

@@ -66,6 +66,19 @@ def test_a_login_failing_anywhere_blocks_the_checks_that_span_every_login() -> N
     assert "other" not in blockers  # another target's login says nothing about this one
 
 
+def test_tokens_accepted_unverified_explain_the_placeholder_key_being_accepted() -> None:
+    # jwt-verification-disabled: the service verifies no signature, so the placeholder-signed token is
+    # accepted too; "change the secret" (SEC-DEFAULT-SECRETS' remedy) is not the fix.
+    unverified = [
+        _failed("tampered", "AUTH-REJECT-INVALID", "auth/auth", "127.0.0.1:8000"),
+        _failed("secrets", "SEC-DEFAULT-SECRETS", "security/security", "127.0.0.1:443"),
+    ]
+    assert find_blockers(CATALOG, unverified) == {"secrets": unverified[0]}
+    # jwt-default-secret: invalid tokens are refused; the placeholder key is the root, nothing blocks it.
+    placeholder = [unverified[1], Result("t", "AUTH-REJECT-INVALID", "local", "auth/auth", "x:1", False)]
+    assert find_blockers(CATALOG, placeholder) == {}
+
+
 def test_an_unknown_revision_is_the_root_of_not_at_head() -> None:
     results = [
         _failed("head", "MIG-ALEMBIC-AT-HEAD", "migrations.alembic/app", "127.0.0.1:5432"),
