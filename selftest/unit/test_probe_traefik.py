@@ -252,6 +252,8 @@ def test_services_list_missing_is_an_error_even_with_routers_read() -> None:
         ('Host("chat.example.com") && PathPrefix("/ws")', [("PathPrefix", "/ws")]),
         ("PathPrefix(`/api`) && !PathPrefix(`/api/internal`)", [("PathPrefix", "/api")]),
         ("Host(`chat.example.com`)", []),
+        ("!(PathPrefix(`/a`) || !Path(`/b`))", [("Path", "/b")]),  # doubly negated: positive
+        ("PathPrefix(`/ws`", []),  # refused by Traefik
     ],
 )
 def test_path_matchers(rule: str, matchers: list[tuple[str, str]]) -> None:
@@ -276,6 +278,81 @@ def test_path_matchers(rule: str, matchers: list[tuple[str, str]]) -> None:
 )
 def test_rule_covers(rule: str, location: str, covers: bool) -> None:
     assert traefik.rule_covers(rule, location) is covers
+
+
+# Traefik v3's rule semantics (pkg/muxer/http/matcher.go, pkg/rules): Path is equality, PathPrefix a plain
+# string prefix, PathRegexp an unanchored Go regexp search; !, && (tighter) and || over matchers, with
+# parentheses; matchers that do not read the path may match.
+@pytest.mark.parametrize(
+    ("rule", "location", "covers"),
+    [
+        # PathPrefix is a string prefix, not a path segment: /wsx covers nothing of /ws, /ws covers /wsx.
+        ("PathPrefix(`/wsx`)", "/ws", False),
+        ("PathPrefix(`/ws/`)", "/ws", False),
+        ("PathPrefix(`/ws`)", "/wsx", True),
+        ("PathPrefix(`/ws`)", "/ws/", True),
+        ("Path(`/ws`)", "/wsx", False),
+        # PathRegexp: Go's MatchString searches anywhere unless anchored.
+        ("PathRegexp(`^/ws(/.*)?$`)", "/ws", True),
+        ("PathRegexp(`^/ws(/.*)?$`)", "/ws/chat", True),
+        ("PathRegexp(`^/ws(/.*)?$`)", "/wsx", False),
+        ("PathRegexp(`^/(api|ws)/`)", "/ws", False),
+        ("PathRegexp(`ws`)", "/api/ws", True),
+        ("PathRegexp(`^/ws\\z`)", "/ws", True),  # Go's end of text \z
+        ("PathRegexp(`^/ws\\z`)", "/ws/x", False),
+        ("PathRegexp(`^/[[:alpha:]]+$`)", "/ws", True),  # Go-only syntax: undecidable here, may match
+        ("PathRegexp(`^/\\pL+$`)", "/ws", True),
+        # An OR branch without a path matcher covers every path (of its hosts).
+        ("Host(`a.example`) || PathPrefix(`/api`)", "/ws", True),
+        ("Path(`/health`) || PathPrefix(`/api`)", "/ws", False),
+        ("Host(`a.example`) && PathPrefix(`/api`) || Host(`b.example`)", "/ws", True),
+        # && binds tighter than ||; parentheses regroup.
+        ("Path(`/a`) || PathPrefix(`/ws`) && Host(`x`)", "/ws", True),
+        ("(Path(`/a`) || Host(`x`)) && PathPrefix(`/api`)", "/ws", False),
+        ("(Path(`/a`) || PathPrefix(`/ws`)) && Host(`x`)", "/ws", True),
+        ("((PathPrefix(`/ws`)))", "/ws", True),
+        # Negation, also of a group and of a matcher that does not read the path.
+        ("PathPrefix(`/`) && !PathPrefix(`/ws`)", "/ws", False),
+        ("!(PathPrefix(`/api`) || PathPrefix(`/admin`))", "/ws", True),
+        ("!(PathPrefix(`/ws`) || PathPrefix(`/admin`))", "/ws", False),
+        ("!(Host(`a`) && PathPrefix(`/ws`))", "/ws", True),  # other hosts' /ws
+        ("!Host(`a`)", "/ws", True),
+        ("Host(`a`) || !PathPrefix(`/ws`)", "/ws", True),
+        ("Method(`GET`) && Header(`Upgrade`, `websocket`) && Path(`/ws`)", "/ws", True),
+        # Spellings Traefik accepts: as written, lower, upper and title case; "quoted" Go strings.
+        ("pathprefix(`/ws`)", "/ws", True),
+        ("PATHPREFIX(`/ws`)", "/ws", True),
+        ("Pathprefix(`/ws`)", "/ws", True),
+        ('PathPrefix("/w\\x73")', "/ws", True),
+        ("PathPrefix(`/ws`,)", "/ws", True),
+        # Rules Traefik refuses (the router is disabled): they match nothing.
+        ("pathPrefix(`/ws`)", "/ws", False),
+        ("PathPrefix('/ws')", "/ws", False),
+        ("PathPrefix(`ws`)", "/ws", False),
+        ("PathPrefix(`/api`, `/ws`)", "/ws", False),
+        ("Header(`Upgrade`)", "/ws", False),
+        ("PathPrefix(`/ws`) &&", "/ws", False),
+        ("(PathPrefix(`/ws`)", "/ws", False),
+        ("PathPrefix(`/ws`))", "/ws", False),
+        ("", "/ws", False),
+    ],
+)
+def test_rule_covers_as_traefik_v3_matches(rule: str, location: str, covers: bool) -> None:
+    assert traefik.rule_covers(rule, location) is covers
+
+
+def test_parse_rule_gives_the_expression_tree() -> None:
+    assert traefik.parse_rule("Host(`a`) && !(Path(`/x`) || PathPrefix(`/y`)) || Method(`GET`)") == (
+        "or",
+        (
+            "and",
+            ("call", "Host", ("a",)),
+            ("not", ("or", ("call", "Path", ("/x",)), ("call", "PathPrefix", ("/y",)))),
+        ),
+        ("call", "Method", ("GET",)),
+    )
+    with pytest.raises(traefik.RuleError, match="unknown matcher HostSNI"):
+        traefik.parse_rule("HostSNI(`*`)")  # a TCP matcher, not an HTTP one
 
 
 @pytest.mark.parametrize(
