@@ -62,3 +62,36 @@ def test_drill_and_key_checks_leave_no_trace(
     assert bool(run.failed().get("PG-RESTORE-DRILL")) == bool(fault), run.stdout[-2000:]
     assert _scratches(pg) == []
     assert _keys(client) == before
+
+
+def test_aborted_websocket_sessions_leave_the_registry_consistent(
+    stack: Any, run_suite: Any, datastores: tuple[psycopg.Connection[Any], redis.Redis]
+) -> None:
+    # Clients that drop the TCP connection without a close frame (a load run's end, a crashed browser):
+    # the service must still remove their registry fields, or REDIS-WS-REGISTRY sees the registry drift
+    # from its ws_connections_active gauge (seen: about 95 stale fields per 1,000 sessions aborted at once).
+    import asyncio
+
+    import websockets
+
+    from stack import layout
+
+    _, client = datastores
+    url = f"ws://127.0.0.1:{layout.ports().service}/ws"
+
+    async def session() -> None:
+        ws = await websockets.connect(url, open_timeout=10)
+        await ws.send("ping")
+        await asyncio.wait_for(ws.recv(), 10)
+        assert ws.transport is not None
+        ws.transport.abort()
+
+    async def sessions() -> None:
+        await asyncio.gather(*(session() for _ in range(1000)))
+
+    before = client.hlen("ws:connections")
+    asyncio.run(sessions())
+    run = run_suite("-k", "REDIS-WS-REGISTRY", name="ws-registry-aborted")
+    assert not run.failed(), run.stdout[-2000:]
+    assert [c for c in run.cases if c["check"] == "REDIS-WS-REGISTRY" and c["outcome"] == "passed"]
+    assert client.hlen("ws:connections") <= before

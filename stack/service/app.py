@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
 import jwt
 import psycopg
 import redis.asyncio as aioredis
@@ -423,7 +424,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state.redis = aioredis.Redis(
+        # A bounded pool: 1,000 WebSocket sessions closing at once queue for 32 connections instead of
+        # opening 1,000 at once, whose connect and read timeouts (1 s) then failed HDELs silently and left
+        # stale registry fields (REDIS-WS-REGISTRY saw 121 fields with ws_connections_active = 0).
+        pool = aioredis.BlockingConnectionPool(
             host=settings.redis_host,
             port=settings.redis_port,
             password=settings.redis_password or None,
@@ -431,12 +435,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             socket_connect_timeout=1,
             # A health check reports the first failure; retries would only delay it.
             retry=Retry(NoBackoff(), 0),
+            max_connections=32,
+            timeout=2,  # waiting for a free connection; a hung Redis still answers health within ~3 s
         )
+        state.redis = aioredis.Redis(connection_pool=pool)
         await forget_own_sessions()
         try:
             yield
         finally:
             await state.redis.aclose()
+            await pool.disconnect()
 
     app = FastAPI(
         title="infragate sample service",
@@ -509,7 +517,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Remove this instance's registry fields left by a predecessor that died with sessions open."""
         assert state.redis is not None
         try:
-            stale = [f async for f in state.redis.hscan_iter(WS_REGISTRY_KEY, match=f"{state.instance}:*")]
+            # (field, value) pairs: HSCAN's NOVALUES needs Redis 7.4, Debian ships 7.0.
+            stale = [f async for f, _ in state.redis.hscan_iter(WS_REGISTRY_KEY, match=f"{state.instance}:*")]
             if stale:
                 await state.redis.hdel(WS_REGISTRY_KEY, *stale)
         except (aioredis.RedisError, OSError):
@@ -668,7 +677,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     async def echo(websocket: WebSocket) -> None:
         session = f"{state.instance}:{uuid.uuid4().hex}"
-        await register(session, websocket.url.path)
+        # Shielded like the unregister below: a cancellation landing while HSET is in flight would skip
+        # the try/finally, and the field would stay behind.
+        with anyio.CancelScope(shield=True):
+            await register(session, websocket.url.path)
         state.metrics.ws_active.inc()
         try:
             while True:
@@ -685,7 +697,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             # Gauge first, then the registry: each says the session is gone as soon as it can.
             state.metrics.ws_active.dec()
-            await unregister(session)
+            # Shielded: when a client drops the TCP connection, the server cancels this task, and
+            # Starlette/anyio cancellation is level-triggered, so an unshielded await here is cancelled
+            # too and leaves the session in the registry.
+            with anyio.CancelScope(shield=True):
+                await unregister(session)
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket) -> None:
