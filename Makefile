@@ -101,11 +101,14 @@ load: setup
 # on port base +1000 and run dir <run dir>-gw1; a module with module-scoped runs stays on one worker, the
 # faults spread over both); then the load tests alone on one stack (their SLOs are timing-sensitive).
 # All three always run; the worst exit code wins, and pytest's exit 5 (no test ran) is a failure too.
+# The slowest tests of each part in the log: where CI's minutes go, without a timed assertion.
+DURATIONS := --durations=15
+
 test: setup-dev
 	@unit=0; e2e=0; load=0; \
-	$(PY) -m pytest selftest/unit -n 2 -p no:cacheprovider $(PYTEST_ARGS) || unit=$$?; \
-	$(PY) -m pytest selftest/e2e -n 2 --dist loadgroup -p no:cacheprovider $(PYTEST_ARGS) || e2e=$$?; \
-	$(PY) -m pytest selftest/load -p no:cacheprovider $(PYTEST_ARGS) || load=$$?; \
+	$(PY) -m pytest selftest/unit -n 2 -p no:cacheprovider $(DURATIONS) $(PYTEST_ARGS) || unit=$$?; \
+	$(PY) -m pytest selftest/e2e -n 2 --dist loadgroup -p no:cacheprovider $(DURATIONS) $(PYTEST_ARGS) || e2e=$$?; \
+	$(PY) -m pytest selftest/load -p no:cacheprovider $(DURATIONS) $(PYTEST_ARGS) || load=$$?; \
 	echo "make test: unit tests exit $$unit, end-to-end tests exit $$e2e, load tests exit $$load"; \
 	[ $$unit -eq 0 ] && [ $$e2e -eq 0 ] && [ $$load -eq 0 ]
 
