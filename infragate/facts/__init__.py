@@ -9,12 +9,14 @@ keeps the fail-fast memory of unreachable endpoints. A new fact is one function 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import math
 import pkgutil
 import re
-from collections.abc import Callable, MutableMapping
+import threading
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from infragate.probes.http import HttpAnswer
 
 __all__ = [
+    "AHEAD_OF_TEST",
     "FACTS",
     "Context",
     "Fact",
@@ -291,10 +294,17 @@ def transport_failure(scheme: str, *, error: BaseException | None = None, result
     return None
 
 
+# ``who()`` of a read made ahead of its test (fixtures/facts.py reads a host's facts in a helper thread while
+# earlier tests run): a transport failure it finds is remembered under this name until the first test that
+# meets the host claims it, so that test reports it (the one that "waited") and later ones name that test.
+AHEAD_OF_TEST = "a read ahead of its test"
+
+
 class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type hints
     """A testinfra host whose transport failures are remembered for the run: the first one raises
     ``HostUnreachable`` and records ``(who(), error)`` in ``memory`` under the transport's endpoint; after
-    that every command on the host raises at once (the facts' fail-fast rule, for hosts)."""
+    that every command on the host raises at once (the facts' fail-fast rule, for hosts). Commands on one
+    host run one at a time (a test and a read ahead of the next tests may share it)."""
 
     def __init__(
         self,
@@ -311,6 +321,9 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         # the ssh attempt, and an ssh refused or timed out there spares the probes (same socket).
         self.address: str | None = None
         self.session = _session_for(machine.backend) if scheme in _SSH_CLIENT else None
+        # One command at a time per host, the memory checked under it: a thread that finds the transport
+        # dead makes the next one fail at once instead of opening a second ssh that waits its own timeout.
+        self._lock = threading.RLock()
 
     def _through_session(self, session: ShellSession, command: str, *args: str) -> Any:
         backend = self.backend
@@ -328,12 +341,25 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         if self.session is not None and self.endpoint not in self.memory:
             self.session.start()
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """No other command of this run on the host meanwhile (a CPU sample: our own commands would count)."""
+        with self._lock:
+            yield
+
     def run(self, command: str, *args: str, **kwargs: Any) -> Any:
         """``command`` on the host, unless its transport already failed in this run."""
+        with self._lock:
+            return self._run(command, *args, **kwargs)
+
+    def _run(self, command: str, *args: str, **kwargs: Any) -> Any:
         seen = self.memory.get(self.endpoint)
         if seen is None and self.address is not None:
             seen = self.memory.get(self.address)
         if seen is not None:
+            if seen[0] == AHEAD_OF_TEST and self.who() != AHEAD_OF_TEST:
+                self._remember(seen[1])  # found ahead of its tests: this test is the first to report it
+                raise HostUnreachable(self.endpoint, seen[1])
             raise HostUnreachable(self.endpoint, seen[1], first_seen=seen[0])
         try:
             if self.session is not None and not kwargs:
@@ -353,9 +379,15 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         return out
 
     def _remember(self, why: str) -> None:
-        self.memory.setdefault(self.endpoint, (self.who(), why))
-        if self.address is not None and _TCP_DEAD.search(why):
-            self.memory.setdefault(self.address, (self.who(), why))
+        who = self.who()
+        if who == AHEAD_OF_TEST:
+            # Found ahead of its tests: kept under the transport only (probes of the address would name no
+            # test) until the first test on this host claims it.
+            self.memory.setdefault(self.endpoint, (who, why))
+            return
+        for key in (self.endpoint, self.address if _TCP_DEAD.search(why) else None):
+            if key is not None and self.memory.get(key, (AHEAD_OF_TEST,))[0] == AHEAD_OF_TEST:
+                self.memory[key] = (who, why)
 
 
 def _session_for(backend: Any) -> ShellSession | None:

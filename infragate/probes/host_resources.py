@@ -8,6 +8,7 @@ mounts its /proc elsewhere) through the host transport, and parsed here. Process
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -175,12 +176,17 @@ class CpuBusy:
 
 
 def cpu_busy(machine: Runner, procfs: str = "/proc", sample_s: float = 1.0) -> CpuBusy:
-    """Two readings of ``<procfs>/stat`` ``sample_s`` apart: 100 * busy jiffies / all jiffies between them."""
-    first = cpu_times(machine, procfs)
-    start = time.monotonic()
-    time.sleep(sample_s)
-    second = cpu_times(machine, procfs)
-    elapsed = time.monotonic() - start
+    """Two readings of ``<procfs>/stat`` ``sample_s`` apart: 100 * busy jiffies / all jiffies between them.
+
+    No other command of this run goes to the host in between (``exclusive``, when the host has it): a
+    sample read while other tests run must not count our own ``ps`` or ``ss`` as the host's load."""
+    exclusive = getattr(machine, "exclusive", None)
+    with exclusive() if exclusive is not None else contextlib.nullcontext():
+        first = cpu_times(machine, procfs)
+        start = time.monotonic()
+        time.sleep(sample_s)
+        second = cpu_times(machine, procfs)
+        elapsed = time.monotonic() - start
     if first.error or second.error:
         return CpuBusy(error=first.error or second.error)
     total = second.total - first.total
