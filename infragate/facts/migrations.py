@@ -8,10 +8,11 @@ fail-fast memory is keyed by the server's endpoint, which the migration entry it
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infragate.facts import Context, fact, host_side
-from infragate.probes import migrations, sqlite
+from infragate.probes import migrations, remote_tree, sqlite
 
 if TYPE_CHECKING:
     from infragate.inventory import AlembicMigrations, Postgres, SchemaObjects, Sqlite, SqlxMigrations
@@ -44,10 +45,29 @@ def _conninfo(server: Postgres) -> dict[str, object]:
     }
 
 
+def _deployed(ctx: Context, path: Path) -> remote_tree.Tree:
+    """The deployed directory, on the host the target's files are read from (copied here if remote)."""
+    host = ctx.host
+    if remote_tree.is_local(host.transport if host is not None else None):
+        return remote_tree.Tree(path)
+    tree: remote_tree.Tree = ctx.get("deployed_tree", str(path))
+    return tree
+
+
+@fact(endpoint=host_side)
+def deployed_tree(ctx: Context, path: str) -> remote_tree.Tree:
+    """A directory of the host copied here once per run (Alembic scripts, sqlx migrations)."""
+    host = ctx.host
+    return remote_tree.fetch(ctx.machine(), host.transport if host is not None else None, Path(path))
+
+
 @fact(endpoint=host_side)
 def alembic_heads(ctx: Context, alembic: AlembicMigrations) -> ScriptHeads:
     """Heads of the deployed Alembic scripts (no database needed)."""
-    return migrations.script_heads(alembic.scripts)
+    tree = _deployed(ctx, alembic.scripts)
+    if tree.path is None:
+        return migrations.ScriptHeads((), tree.error)
+    return migrations.script_heads(tree.path)
 
 
 @fact(endpoint=host_side)
@@ -57,8 +77,11 @@ def alembic_state(ctx: Context, alembic: AlembicMigrations) -> AlembicState:
     dead = _reachable(ctx, server)
     if dead is not None:
         return migrations.AlembicState(error=dead.error, unreachable=True)
+    tree = _deployed(ctx, alembic.scripts)
+    if tree.path is None:
+        return migrations.AlembicState(scripts_error=tree.error)
     return migrations.alembic_state(
-        alembic.scripts, _conninfo(server), version_table=alembic.version_table, timeout=ctx.timeout.connect
+        tree.path, _conninfo(server), version_table=alembic.version_table, timeout=ctx.timeout.connect
     )
 
 
@@ -69,7 +92,10 @@ def sqlx_state(ctx: Context, sqlx: SqlxMigrations) -> SqlxState:
     dead = _reachable(ctx, server)
     if dead is not None:
         return migrations.SqlxState(error=dead.error, unreachable=True)
-    return migrations.sqlx_state(sqlx.directory, _conninfo(server), timeout=ctx.timeout.connect)
+    tree = _deployed(ctx, sqlx.directory)
+    if tree.path is None:
+        return migrations.SqlxState(error=tree.error)
+    return migrations.sqlx_state(tree.path, _conninfo(server), timeout=ctx.timeout.connect)
 
 
 @fact(endpoint=host_side)
