@@ -313,6 +313,7 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         scheme: str,
         memory: MutableMapping[str, tuple[str, str]],
         who: Callable[[], str],
+        command_timeout: float | None = None,
     ) -> None:
         # The same backend: testinfra modules (``machine.file(...)``) run through this class's ``run``.
         super().__init__(machine.backend)
@@ -320,7 +321,7 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
         # The TCP address under the transport: a probe that found it dead (refused, blackholed) spares
         # the ssh attempt, and an ssh refused or timed out there spares the probes (same socket).
         self.address: str | None = None
-        self.session = _session_for(machine.backend) if scheme in _SSH_CLIENT else None
+        self.session = _session_for(machine.backend, command_timeout) if scheme in _SSH_CLIENT else None
         # One command at a time per host, the memory checked under it: a thread that finds the transport
         # dead makes the next one fail at once instead of opening a second ssh that waits its own timeout.
         self._lock = threading.RLock()
@@ -390,7 +391,7 @@ class WatchedMachine(Machine):  # type: ignore[misc]  # testinfra ships no type 
                 self.memory[key] = (who, why)
 
 
-def _session_for(backend: Any) -> ShellSession | None:
+def _session_for(backend: Any, command_timeout: float | None = None) -> ShellSession | None:
     """One shell session per ssh host, opened by the very command line testinfra's backend builds for a
     command (``sh`` run there: ssh_config, user, port, key, ConnectTimeout, ControlPath); None when this
     testinfra version builds it otherwise (then every command is its own ssh client, as before)."""
@@ -399,11 +400,15 @@ def _session_for(backend: Any) -> ShellSession | None:
     if build is None or quote is None:
         return None
     cmd, cmd_args = build("sh")
-    return ShellSession(quote(" ".join(cmd), *cmd_args))
+    return ShellSession(quote(" ".join(cmd), *cmd_args), command_timeout)
 
 
 def watch(
-    machine: Machine, host: Host | None, memory: MutableMapping[str, tuple[str, str]], who: Callable[[], str]
+    machine: Machine,
+    host: Host | None,
+    memory: MutableMapping[str, tuple[str, str]],
+    who: Callable[[], str],
+    command_timeout: float | None = None,
 ) -> Machine:
     """``machine`` under the fail-fast memory (a local host, which has no transport to lose, as is)."""
     if host is None:
@@ -411,6 +416,6 @@ def watch(
     scheme = host.transport.partition("://")[0]
     if scheme == "local":
         return machine
-    watched = WatchedMachine(machine, transport_endpoint(host), scheme, memory, who)
+    watched = WatchedMachine(machine, transport_endpoint(host), scheme, memory, who, command_timeout)
     watched.address = transport_address(host)
     return watched

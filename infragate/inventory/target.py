@@ -52,6 +52,8 @@ class Target:
     sensitive: bool = False
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    # A command on a host (over ssh: its own `timeout` there), e.g. `df` on a hung NFS mount.
+    command_timeout: float = 60.0
     ca_bundle: LocalFile | None = None
     thresholds: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     # Your own runbook: failure messages name it after the remedy ([target] runbook = "https://...").
@@ -249,7 +251,7 @@ def load_target(path: Path, catalog: Catalog | None = None) -> Target:
     except InventoryError as exc:
         message = str(exc).lstrip(".")
         raise InventoryError(f"{_source(message, origins, path)}: {message}") from None
-    for key in ("connect_timeout", "read_timeout"):
+    for key in ("connect_timeout", "read_timeout", "command_timeout"):
         if getattr(target, key) <= 0:
             raise InventoryError(f"{path}: {key}: must be more than 0 seconds, got {getattr(target, key):g}")
     if not any(components(target, component) for component in sorted({c.component for c in catalog})):

@@ -68,6 +68,14 @@ INVENTORIES = [
     ),
     Bad("read-timeout-minus-inf", "[target]\nread_timeout = -inf\n" + GOOD, "read_timeout: must be a finite"),
     Bad(
+        "command-timeout-nan", "[target]\ncommand_timeout = nan\n" + GOOD, "command_timeout: must be a finite"
+    ),
+    Bad(
+        "command-timeout-zero",
+        "[target]\ncommand_timeout = 0\n" + GOOD,
+        "command_timeout: must be more than 0",
+    ),
+    Bad(
         "connect-timeout-zero",
         "[target]\nconnect_timeout = 0\n" + GOOD,
         "connect_timeout: must be more than 0",

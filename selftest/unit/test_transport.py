@@ -4,6 +4,8 @@ local ``sh`` (what ``ssh HOST sh`` gives on the host), and over a real ssh clien
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from infragate.transport import SessionLost, ShellSession
@@ -42,3 +44,45 @@ def test_a_real_ssh_client_to_a_closed_port_fails_with_its_own_error() -> None:
     with pytest.raises(SessionLost) as lost:
         session.run("true")
     assert lost.value.rc == 255 and "refused" in lost.value.stderr
+
+
+def test_a_command_stuck_on_the_host_ends_and_the_session_goes_on() -> None:
+    # `df` on a hung NFS mount, in miniature: the host's own `timeout` ends it (124, said so on stderr),
+    # and the host's next command still runs in the same session.
+    session = ShellSession("sh", command_timeout=1)
+    try:
+        rc, out, err = session.run("echo started; sleep 30")
+        assert rc == 124 and out == b"started\n" and b"timed out after 1 s on the host" in err
+        assert session.run("echo next") == (0, b"next\n", b"")
+    finally:
+        session.close()
+
+
+def test_a_session_that_never_answers_is_lost_not_waited_for() -> None:
+    # A frozen host or link: the shell never answers. The session is killed and reported lost after the
+    # command's deadline plus the margin, instead of blocking the run.
+    session = ShellSession("exec sleep 60", command_timeout=0.5, answer_margin=0.5)
+    with pytest.raises(SessionLost) as lost:
+        session.run("true")
+    assert "no answer from the host within 0.5 s (+0.5 s)" in str(lost.value)
+    assert session._proc is None  # the ssh stand-in was killed, by its PID
+
+
+def test_an_interrupted_wait_never_hands_its_answer_to_the_next_command() -> None:
+    # A test's timeout signal lands while a command runs: its late answer must not be read as the next
+    # command's. The session is dropped; the next command opens a new one and gets its own answer.
+    session = ShellSession("sh")
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise TimeoutError("test timeout")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(TimeoutError):
+            session.run("sleep 1; echo late")
+        assert session.run("echo next") == (0, b"next\n", b"")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        session.close()
