@@ -30,6 +30,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "systemd_host"
 APP_UNIT = "app.service"
 NGINX_UNIT = "nginx.service"
 SUPERVISOR_PROGRAM = "worker"
+# Its memory limit (docker run --memory): a host with a limit of its own, so HOST-MEMORY reads the
+# container's cgroup, not the machine's meminfo, and fault units-memory-pressure can fill it for real.
+MEMORY_LIMIT_MB = 512
 # Seconds systemd gets to halt on SIGRTMIN+3 before docker KILLs it.
 STOP_GRACE_S = 10
 # (file in templates/systemd_host, path in the image)
@@ -109,6 +112,8 @@ class SystemdHostPart(Part):
             "host",
             "--stop-signal",
             "SIGRTMIN+3",
+            "--memory",
+            f"{MEMORY_LIMIT_MB}m",
             "--tmpfs",
             "/run",
             "--tmpfs",

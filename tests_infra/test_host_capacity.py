@@ -20,7 +20,7 @@ def test_memory_available(host_section, facts, threshold, explain):
     assert mem.used_pct <= limit, explain(
         expected=f"memory used at most {limit:g}% (MemAvailable based)",
         seen=f"memory {mem.used_pct:.1f}% used: {mem.available_kb / 2**20:.2f} GiB available "
-        f"of {mem.total_kb / 2**20:.2f} GiB",
+        f"of {mem.total_kb / 2**20:.2f} GiB ({mem.scope})",
     )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from infragate.inventory import HostProcess
 
 __all__ = [
+    "CGROUP_MEMORY_CMD",
     "CpuBusy",
     "CpuTimes",
     "LoadAverage",
@@ -31,6 +32,7 @@ __all__ = [
     "cpu_times",
     "load_average",
     "memory",
+    "parse_cgroup_memory",
     "parse_cpu_times",
     "parse_loadavg",
     "parse_meminfo",
@@ -50,11 +52,13 @@ class Runner(Protocol):
 
 @dataclass(frozen=True)
 class Memory:
-    """``MemTotal`` and ``MemAvailable`` in KiB (what ``free`` calls total and available)."""
+    """``MemTotal`` and ``MemAvailable`` in KiB (what ``free`` calls total and available); inside a memory
+    limited container, its cgroup's limit and what is left of it (``scope`` says which)."""
 
     total_kb: int = 0
     available_kb: int = 0
     error: str | None = None
+    scope: str = "meminfo"
 
     @property
     def used_pct(self) -> float:
@@ -141,10 +145,57 @@ def _read(machine: Runner, procfs: str, name: str) -> tuple[str | None, str]:
     return text, f"{path} unreadable: {why}"
 
 
+# The memory cgroup the host's processes live in, found from /proc/self/cgroup (the reading shell's own:
+# the same as the container's processes): v2 (``0::<path>``, files under /sys/fs/cgroup<path>), then v1's
+# memory controller (``N:memory:<path>`` under /sys/fs/cgroup/memory<path>). The path also works when
+# the host's cgroup tree is bind-mounted into the container without a cgroup namespace (systemd images).
+# In a container (docker://, or ssh into one) /proc/meminfo is the whole machine's, so a container near
+# its --memory limit looked idle; its own cgroup files say how close it is to being OOM-killed.
+CGROUP_MEMORY_CMD = (
+    "v2=$(sed -n 's/^0::\\(.*\\)$/\\1/p' /proc/self/cgroup); "
+    "v1=$(sed -n 's/^[0-9]*:[^:]*memory[^:]*:\\(.*\\)$/\\1/p' /proc/self/cgroup | head -n 1); "
+    "d=/sys/fs/cgroup${v2%/}; printf '@v2\\n'; "
+    "cat $d/memory.max $d/memory.current $d/memory.stat 2>/dev/null; "
+    "d=/sys/fs/cgroup/memory${v1%/}; printf '@v1\\n'; "
+    "cat $d/memory.limit_in_bytes $d/memory.usage_in_bytes $d/memory.stat 2>/dev/null; true"
+)
+
+
+def parse_cgroup_memory(text: str, machine_total_kb: int) -> Memory | None:
+    """The output of ``CGROUP_MEMORY_CMD`` -> the cgroup's view, or None when no limit below the machine's
+    memory applies (no cgroup files, ``max``, v1's "unlimited" near 2**63). Available = limit - (usage -
+    inactive file cache), as the kernel can reclaim that cache before it OOM-kills (what ``docker stats``
+    subtracts too)."""
+    for block in text.split("@")[1:]:
+        version, _, body = block.partition("\n")
+        lines = body.splitlines()
+        if len(lines) < 2 or not lines[0].strip().isdigit() or not lines[1].strip().isdigit():
+            continue  # v2's "max", or this version's files absent
+        limit, usage = int(lines[0]), int(lines[1])
+        stat = dict(line.split(None, 1) for line in lines[2:] if len(line.split()) == 2)
+        # v1: a parent's lower limit applies too (the kernel sums it up in hierarchical_memory_limit).
+        limit = min(limit, int(stat.get("hierarchical_memory_limit", limit)))
+        if limit // 1024 >= machine_total_kb:
+            continue
+        inactive = int(stat.get("total_inactive_file" if version == "v1" else "inactive_file", "0"))
+        used = max(0, usage - inactive)
+        return Memory(limit // 1024, max(0, limit - used) // 1024, scope=f"cgroup {version} memory limit")
+    return None
+
+
 def memory(machine: Runner, procfs: str = "/proc") -> Memory:
-    """Total and available memory of the host, from ``<procfs>/meminfo``."""
+    """Total and available memory of the host, from ``<procfs>/meminfo``; under a memory cgroup limit
+    (a container), the limit and what is left of it. A ``procfs`` other than ``/proc`` (a recorded view)
+    is read as given, without the live cgroup."""
     text, why = _read(machine, procfs, "meminfo")
-    return parse_meminfo(text) if text is not None else Memory(error=why)
+    if text is None:
+        return Memory(error=why)
+    found = parse_meminfo(text)
+    if found.error is not None or procfs.rstrip("/") != "/proc":
+        return found
+    out = machine.run(CGROUP_MEMORY_CMD)
+    limited = parse_cgroup_memory(out.stdout, found.total_kb) if out.rc == 0 else None
+    return limited or found
 
 
 def cpu_times(machine: Runner, procfs: str = "/proc") -> CpuTimes:

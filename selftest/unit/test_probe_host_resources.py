@@ -15,6 +15,7 @@ from infragate.probes.host_resources import (
     cpu_busy,
     load_average,
     memory,
+    parse_cgroup_memory,
     parse_cpu_times,
     parse_loadavg,
     parse_meminfo,
@@ -118,3 +119,34 @@ def test_nvidia_smi_query_csv() -> None:
 def test_nvidia_smi_missing_is_an_error(machine: testinfra.host.Host) -> None:
     report = gpu.query_gpus(machine, ("/nonexistent/nvidia-smi",))
     assert report.error is not None and "/nonexistent/nvidia-smi failed" in report.error
+
+
+# Recorded outputs of host_resources._CGROUP_CMD (files as the kernel writes them; stat abridged).
+CGROUP_V2_LIMITED = "@v2\n536870912\n503316480\nanon 440401920\nfile 62914560\ninactive_file 10485760\n@v1\n"
+CGROUP_V2_ROOT = "@v2\nanon 1\nfile 2\ninactive_file 3\n@v1\n"  # the root cgroup has no memory.max/current
+CGROUP_V1_LIMITED = (
+    "@v2\n@v1\n268435456\n201326592\ncache 8388608\nrss 190000000\ntotal_inactive_file 16777216\n"
+)
+CGROUP_V1_UNLIMITED = "@v2\n@v1\n9223372036854771712\n2785468416\ntotal_inactive_file 0\n"
+MACHINE_KB = 24 * 2**20  # a 24 GiB machine
+
+
+def test_cgroup_v2_limit_is_the_containers_memory() -> None:
+    mem = parse_cgroup_memory(CGROUP_V2_LIMITED, MACHINE_KB)
+    assert mem is not None and mem.scope == "cgroup v2 memory limit"
+    # 512 MiB limit, 480 MiB charged of which 10 MiB reclaimable file cache: 42 MiB left, 91.8% used.
+    assert (mem.total_kb, mem.available_kb) == (512 * 1024, 42 * 1024)
+    assert round(mem.used_pct, 1) == 91.8
+
+
+def test_cgroup_v1_limit_and_total_inactive_file() -> None:
+    mem = parse_cgroup_memory(CGROUP_V1_LIMITED, MACHINE_KB)
+    assert mem is not None and mem.scope == "cgroup v1 memory limit"
+    assert (mem.total_kb, mem.available_kb) == (256 * 1024, (268435456 - (201326592 - 16777216)) // 1024)
+
+
+def test_no_cgroup_limit_keeps_meminfo() -> None:
+    assert parse_cgroup_memory(CGROUP_V2_ROOT, MACHINE_KB) is None
+    assert parse_cgroup_memory(CGROUP_V1_UNLIMITED, MACHINE_KB) is None
+    assert parse_cgroup_memory("@v2\nmax\n1000\n@v1\n", MACHINE_KB) is None
+    assert parse_cgroup_memory("", MACHINE_KB) is None

@@ -13,6 +13,7 @@ from stack.faults import Action, FaultError
 from stack.parts import Context
 from stack.systemd_host import (
     APP_UNIT,
+    MEMORY_LIMIT_MB,
     SUPERVISOR_PROGRAM,
     container_running,
     exec_in,
@@ -63,6 +64,31 @@ def _clear_journal(ctx: Context) -> None:
         exec_in(ctx, "journalctl", "--vacuum-time=1s")
 
 
+# units-memory-pressure: a file in the container's /run (a tmpfs: its pages are charged to the container's
+# memory cgroup and cannot be reclaimed without swap) sized so the container uses 95 % of its limit: past
+# HOST-MEMORY's 85 %, short of the OOM killer.
+HOG = "/run/infragate-memory-hog"
+HOG_TARGET_PCT = 95
+
+
+def _container_memory_pct(ctx: Context) -> float:
+    """The container's memory use as HOST-MEMORY computes it (usage - inactive file) against its limit."""
+    from infragate.probes.host_resources import CGROUP_MEMORY_CMD, parse_cgroup_memory
+
+    done = exec_in(ctx, "sh", "-c", CGROUP_MEMORY_CMD)
+    mem = parse_cgroup_memory(done.stdout, 1 << 62) if done.returncode == 0 else None
+    return mem.used_pct if mem is not None else 0.0
+
+
+def _fill_memory(ctx: Context) -> None:
+    if not container_running(ctx):
+        return
+    used_mb = _container_memory_pct(ctx) / 100 * MEMORY_LIMIT_MB
+    size_mb = int(MEMORY_LIMIT_MB * HOG_TARGET_PCT / 100 - used_mb)
+    if size_mb > 0:
+        _run("sh", "-c", f"head -c {size_mb}M /dev/zero > {HOG}")(ctx)
+
+
 def _not(probe: Callable[[Context], bool]) -> Callable[[Context], bool]:
     return lambda ctx: not probe(ctx)
 
@@ -88,6 +114,13 @@ ACTIONS: dict[str, Action] = {
         healthy=program_running,
         on_apply=_run("supervisorctl", "stop", SUPERVISOR_PROGRAM, done_if=_not(program_running)),
         on_heal=_run("supervisorctl", "start", SUPERVISOR_PROGRAM, done_if=program_running),
+    ),
+    "units-memory-pressure": Action(
+        needs=NEEDS,
+        broken=lambda ctx: _container_memory_pct(ctx) > 90,
+        healthy=lambda ctx: _container_memory_pct(ctx) < 80,
+        on_apply=_fill_memory,
+        on_heal=_run("rm", "-f", HOG),
     ),
     "unit-journal-errors": Action(
         needs=NEEDS,
