@@ -114,6 +114,26 @@ _ARITY = {
 _NAMES = {
     spelling: name for name in _ARITY for spelling in (name, name.lower(), name.upper(), name.lower().title())
 }
+# Routers with ``ruleSyntax: v2`` (Traefik 3 still runs them; the API shows the field): the v2 matchers.
+# Path and PathPrefix take one or more paths (any of them), each a gorilla/mux template: ``{name}`` is
+# one segment, ``{name:regexp}`` a regexp; Path must match the whole path, PathPrefix its start. The
+# other matchers (Host, HostRegexp, Headers, HeadersRegexp, Method, Query, ClientIP...) read no path.
+_V2_MATCHERS = (
+    "Path",
+    "PathPrefix",
+    "Host",
+    "HostHeader",
+    "HostRegexp",
+    "Headers",
+    "HeadersRegexp",
+    "Method",
+)
+_V2_NAMES = {
+    spelling: name
+    for name in (*_V2_MATCHERS, "Query", "ClientIP")
+    for spelling in (name, name.lower(), name.upper(), name.lower().title())
+}
+_TEMPLATE = re.compile(r"\{([^{}:]*)(?::((?:[^{}]|\{[^{}]*\})*))?\}")
 _TOKEN = re.compile(
     r"\s*(?:(?P<op>&&|\|\||[!(),])|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|`(?P<raw>[^`]*)`"
     r'|"(?P<quoted>(?:[^"\\\n]|\\.)*)")'
@@ -169,8 +189,10 @@ def _tokens(rule: str) -> list[tuple[str, str]]:
     return out
 
 
-def parse_rule(rule: str) -> _Node:
-    """The expression tree of a Traefik v3 router rule; RuleError when Traefik would refuse it."""
+def parse_rule(rule: str, syntax: str = "v3") -> _Node:
+    """The expression tree of a router rule in Traefik's ``v3`` (default) or ``v2`` syntax; RuleError when
+    Traefik would refuse it."""
+    v2 = syntax == "v2"
     tokens = _tokens(rule)
     at = 0
 
@@ -210,7 +232,7 @@ def parse_rule(rule: str) -> _Node:
             take("op", ")")
             return node
         spelled = take("name")
-        name = _NAMES.get(spelled)
+        name = (_V2_NAMES if v2 else _NAMES).get(spelled)
         if name is None:
             raise RuleError(f"unknown matcher {spelled}")
         take("op", "(")
@@ -223,6 +245,10 @@ def parse_rule(rule: str) -> _Node:
                     break
                 args.append(take("str"))
         take("op", ")")
+        if v2:
+            if not args:
+                raise RuleError(f"{name} takes at least one argument")
+            return ("call", f"v2:{name}", tuple(args))
         if len(args) not in _ARITY[name]:
             raise RuleError(
                 f"{name} takes {' or '.join(map(str, _ARITY[name]))} argument(s), got {len(args)}"
@@ -249,6 +275,33 @@ def _path_regexp(pattern: str, location: str) -> bool | None:
     return compiled.search(location) is not None
 
 
+def _v2_template(path: str) -> str:
+    """A v2 path template as a regexp (literal text escaped; ``{name}`` one segment)."""
+    out, pos = [], 0
+    for m in _TEMPLATE.finditer(path):
+        out.append(re.escape(path[pos : m.start()]))
+        out.append(f"(?:{m.group(2)})" if m.group(2) else "[^/]+")
+        pos = m.end()
+    out.append(re.escape(path[pos:]))
+    return "".join(out)
+
+
+def _v2_path(name: str, paths: tuple[str, ...], location: str) -> bool | None:
+    """v2 Path (whole path) or PathPrefix (its start) against any of ``paths``; None when a template's
+    regexp is Go-only syntax."""
+    undecided = False
+    for path in paths:
+        try:
+            compiled = re.compile(_v2_template(path))
+        except re.error:
+            undecided = True
+            continue
+        hit = compiled.fullmatch(location) if name == "Path" else compiled.match(location)
+        if hit is not None:
+            return True
+    return None if undecided else False
+
+
 def _matches(node: _Node, location: str) -> bool | None:
     """Whether a request for ``location`` matches: True, False, or None when a matcher that does not read
     the path (Host, Header, Method, ...) decides."""
@@ -263,6 +316,10 @@ def _matches(node: _Node, location: str) -> bool | None:
         return True if True in (left, right) else (False if left is False and right is False else None)
     name: str = node[1]
     args: tuple[str, ...] = node[2]
+    if name in ("v2:Path", "v2:PathPrefix"):
+        return _v2_path(name[3:], args, location)
+    if name.startswith("v2:"):
+        return None
     if name == "Path":
         return location == args[0]
     if name == "PathPrefix":
@@ -283,8 +340,8 @@ def path_matchers(rule: str) -> list[tuple[str, str]]:
         elif node[0] in ("and", "or"):
             walk(node[1], negated)
             walk(node[2], negated)
-        elif node[1] in ("Path", "PathPrefix") and not negated:
-            found.append((node[1], node[2][0]))
+        elif node[1].removeprefix("v2:") in ("Path", "PathPrefix") and not negated:
+            found.extend((node[1].removeprefix("v2:"), path) for path in node[2])
 
     try:
         walk(parse_rule(rule), False)
@@ -293,15 +350,24 @@ def path_matchers(rule: str) -> list[tuple[str, str]]:
     return found
 
 
-def rule_covers(rule: str, location: str) -> bool:
-    """Whether a request to ``location`` can match the router rule, judged from the path alone: Path,
-    PathPrefix and PathRegexp decide, the other matchers may match (they read the host, headers, ...).
-    A negated matcher taking the location, or a rule Traefik refuses, does not cover it."""
+def rule_covers(rule: str, location: str, syntax: str = "v3") -> bool:
+    """Whether a request to ``location`` can match the router rule (``syntax`` v3 or v2), judged from the
+    path alone: Path, PathPrefix and PathRegexp decide, the other matchers may match (they read the host,
+    headers, ...). A negated matcher taking the location, or a rule Traefik refuses, does not cover it."""
     try:
-        tree = parse_rule(rule)
+        tree = parse_rule(rule, syntax)
     except RuleError:
         return False
     return _matches(tree, location) is not False
+
+
+def readable(rule: str, syntax: str = "v3") -> bool:
+    """The rule parses in ``syntax`` as we read it."""
+    try:
+        parse_rule(rule, syntax)
+    except RuleError:
+        return False
+    return True
 
 
 def _norm(url: str) -> tuple[str, str, int, str]:
@@ -339,7 +405,13 @@ def ws_route_check(api: TraefikApi, router: str, location: str, upstreams: tuple
     if state is not None:
         missing.append(state)
     rule = str(found.get("rule", ""))
-    if not rule_covers(rule, location):
+    syntax = str(found.get("ruleSyntax") or "v3")
+    if state is None and not readable(rule, syntax):
+        # Traefik runs this router, so it read the rule (a default syntax of v2 set in the static
+        # configuration leaves no ruleSyntax on the router): read it as v2, else leave it undecided
+        # rather than fail a rule Traefik itself accepted.
+        syntax = "v2" if readable(rule, "v2") else ""
+    if syntax and not rule_covers(rule, location, syntax):
         missing.append(f"rule {rule} does not match {location}")
     provider = str(found.get("provider", "file"))
     service = api.service(str(found.get("service", "")), provider)

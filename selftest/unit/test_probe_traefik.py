@@ -513,3 +513,48 @@ def test_rule_with_a_negated_matcher_taking_the_location_does_not_cover_it() -> 
     # Traefik sends /ws elsewhere: the route looks right but excludes its own path.
     assert not traefik.rule_covers("PathPrefix(`/`) && !PathPrefix(`/ws`)", "/ws")
     assert traefik.rule_covers("PathPrefix(`/`) && !PathPrefix(`/admin`)", "/ws")
+
+
+# Routers with ruleSyntax v2, as Traefik 3.7 ran them on the stack (its API listed them enabled with
+# "ruleSyntax": "v2"; requests through it: /ws/x, /socket/a, /wsx and /chat/abc reached the service,
+# /chat/ABC, /chat/abc/d and /other got Traefik's own 404). The same PathPrefix with two paths in v3
+# syntax was disabled ("unexpected number of parameters; got 2").
+@pytest.mark.parametrize(
+    ("rule", "location", "covers"),
+    [
+        ("PathPrefix(`/ws`, `/socket`)", "/ws/x", True),
+        ("PathPrefix(`/ws`, `/socket`)", "/socket/a", True),
+        ("PathPrefix(`/ws`, `/socket`)", "/wsx", True),
+        ("PathPrefix(`/ws`, `/socket`)", "/other", False),
+        ("Path(`/chat/{room:[a-z]+}`)", "/chat/abc", True),
+        ("Path(`/chat/{room:[a-z]+}`)", "/chat/ABC", False),
+        ("Path(`/chat/{room:[a-z]+}`)", "/chat/abc/d", False),
+        ("Path(`/chat/{room}`)", "/chat/x", True),
+        ("Path(`/chat/{room}`)", "/chat/x/y", False),
+        ("Host(`a.example`) && PathPrefix(`/api/{v:v[0-9]+}`)", "/api/v2/ws", True),
+        ("Headers(`Upgrade`, `websocket`) && Path(`/ws`)", "/ws", True),
+        ("HostRegexp(`{sub:[a-z]+}.example.com`)", "/anything", True),
+        ("PathPrefix(`/a.b`)", "/aXb", False),  # literal text is literal, not a regexp
+    ],
+)
+def test_rule_covers_as_traefik_v2_syntax_matches(rule: str, location: str, covers: bool) -> None:
+    assert traefik.rule_covers(rule, location, "v2") is covers
+
+
+def test_v2_rule_of_an_enabled_router_is_read_as_v2_not_failed() -> None:
+    service = {"name": "app@file", "loadBalancer": {"servers": [{"url": "http://127.0.0.1:8000"}]}}
+    ups = ("http://127.0.0.1:8000",)
+
+    def check(router: dict[str, Any]) -> tuple[str, ...]:
+        base = {"name": "ws@file", "service": "app", "status": "enabled", **router}
+        return traefik.ws_route_check(TraefikApi("http://t", (base,), (service,)), "ws", "/ws", ups).missing
+
+    assert check({"rule": "PathPrefix(`/ws`, `/socket`)", "ruleSyntax": "v2"}) == ()
+    assert check({"rule": "PathPrefix(`/api`, `/socket`)", "ruleSyntax": "v2"}) == (
+        "rule PathPrefix(`/api`, `/socket`) does not match /ws",
+    )
+    # Enabled without ruleSyntax (core.defaultRuleSyntax = v2 in the static configuration): read as v2.
+    assert check({"rule": "PathPrefix(`/ws`, `/socket`)"}) == ()
+    # The same rule on a router Traefik disabled: the router's state says so, and the rule covers nothing.
+    disabled = check({"rule": "PathPrefix(`/ws`, `/socket`)", "status": "disabled", "error": ["parse"]})
+    assert "rule PathPrefix(`/ws`, `/socket`) does not match /ws" in disabled and len(disabled) == 2
