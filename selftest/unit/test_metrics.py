@@ -251,7 +251,14 @@ def test_xdist_run_names_the_same_checks_as_a_plain_run(tmp_path: Path, listener
             if k[0] == "infragate_check_status"
         }
     assert ("HOST-GPU-MEMORY", "not_applicable") in found["plain"]
-    assert found["xdist"] == found["plain"]
+    # The same check ids, and the same ones not applicable; not every verdict (HOST-CPU-LOAD reads this
+    # machine's live load, which may differ between the two runs on a busy CI machine).
+    for states in (found["plain"], found["xdist"]):
+        assert ("REDIS-PING", "failed") in states and ("HOST-PORT-REACHABLE", "passed") in states
+    assert {c for c, _ in found["xdist"]} == {c for c, _ in found["plain"]}
+    assert {c for c, s in found["xdist"] if s == "not_applicable"} == {
+        c for c, s in found["plain"] if s == "not_applicable"
+    }
 
 
 def test_dead_pushgateway_is_one_warning_and_the_same_outcome(tmp_path: Path, listener: int) -> None:
