@@ -99,10 +99,13 @@ class ShellSession:
         setup = _SETUP
         if self.command_timeout is not None:
             setup += _TIMEOUT_SETUP.format(seconds=f"{max(1, round(self.command_timeout))}")
-        proc.stdin.write(setup.encode())
         atexit.register(self.close)
         self._buffer.clear()
         self._proc = proc
+        # ssh may have ended already (refused, no route, a failing login): the next read finds end of
+        # output and reports ssh's exit code and error, as for a session that ends later.
+        with contextlib.suppress(OSError):
+            proc.stdin.write(setup.encode())
         return proc
 
     def run(self, command: str) -> tuple[int, bytes, bytes]:

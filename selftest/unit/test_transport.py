@@ -5,6 +5,8 @@ local ``sh`` (what ``ssh HOST sh`` gives on the host), and over a real ssh clien
 from __future__ import annotations
 
 import signal
+import subprocess
+from typing import Any
 
 import pytest
 
@@ -35,6 +37,21 @@ def test_a_session_that_ends_says_how() -> None:
     with pytest.raises(SessionLost) as lost:
         session.run("true")
     assert lost.value.rc == 255 and "No route to host" in str(lost.value)
+
+
+def test_a_session_gone_before_its_set_up_is_written_says_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ssh can end before the session's set-up reaches it (CI saw a BrokenPipeError escape here): a Popen
+    # that returns only once the process has ended makes that race certain.
+    class EndedPopen(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.wait()
+
+    monkeypatch.setattr(subprocess, "Popen", EndedPopen)
+    session = ShellSession("echo 'Permission denied (publickey).' >&2; exit 255")
+    with pytest.raises(SessionLost) as lost:
+        session.run("true")
+    assert lost.value.rc == 255 and "Permission denied" in str(lost.value)
 
 
 def test_a_real_ssh_client_to_a_closed_port_fails_with_its_own_error() -> None:
