@@ -16,6 +16,7 @@ from fixtures.params import host_entries
 from infragate.facts import transport_options
 from infragate.inventory import Host, InventoryError, components, load_target
 from infragate.inventory.show import render
+from selftest.unit.fleet_runs import assert_one_test_waited_for_the_hung_host, run_checks
 from selftest.unit.servers import blackhole, closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,36 +268,15 @@ roles = ["box"]
 services = [{{ name = "init", pidfile = "/run/infragate-none.pid" }}]
 """
         )
-        junit = tmp_path / "junit.xml"
-        cmd = [
-            sys.executable, "-m", "pytest", "tests_infra", "--host=two", f"--inventory={tmp_path}",
-            f"--junitxml={junit}", f"--html={tmp_path / 'report.html'}", "-p", "no:cacheprovider", "-q",
-            "-k", "HOST-DISK-FREE or HOST-FILE-PERMISSIONS or HOST-PROCESS-RUNNING or HOST-SERVICE-ACTIVE",
-        ]  # fmt: skip
-        env = {**os.environ, "INFRAGATE_SSH_CONTROL_DIR": str(tmp_path / "cm")}
-        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
-    cases = {c.get("name", ""): c for c in ET.parse(junit).iter("testcase")}
-    live = {n: c for n, c in cases.items() if "two/live/" in n}
-    hung = {n: c for n, c in cases.items() if "two/hung/" in n}
-    assert len(live) == 3 and len(hung) == 4, result.stdout[-3000:]
-    assert all(c.find("failure") is None and c.find("error") is None for c in live.values()), result.stdout[
-        -3000:
-    ]
-    messages = {
-        n: failure.get("message", "") for n, c in hung.items() if (failure := c.find("failure")) is not None
-    }
-    assert len(messages) == len(hung), result.stdout[-3000:]
-    assert all(messages.values()), messages
-    waited = [n for n, m in messages.items() if "first seen in" not in m]
-    assert len(waited) == 1, messages
-    (first,) = waited
-    assert "host hung: ssh://root@127.0.0.1:" in messages[first] and "timed out" in messages[first]
-    # Every other test of that host names the one that waited, and ran no ssh of its own.
-    func, _, param = first.partition("[")
-    for name, message in messages.items():
-        if name != first:
-            assert "(first seen in tests_infra/" in message and f"::{func}[{param}" in message, message
-    assert f"unreachable: ssh://root@127.0.0.1:{port}: " in result.stdout
+        result, cases = run_checks(
+            tmp_path,
+            "two",
+            "-k",
+            "HOST-DISK-FREE or HOST-FILE-PERMISSIONS or HOST-PROCESS-RUNNING or HOST-SERVICE-ACTIVE",
+        )
+    assert_one_test_waited_for_the_hung_host(
+        result, cases, live="two/live/", hung="two/hung/", counts=(3, 4), port=port
+    )
 
 
 def test_a_dead_address_is_one_timeout_for_probes_and_the_ssh_host_behind_it(tmp_path: Path) -> None:
@@ -320,15 +300,7 @@ name = "health"
 url = "http://127.0.0.1:{port}/health"
 """
         )
-        junit = tmp_path / "junit.xml"
-        cmd = [
-            sys.executable, "-m", "pytest", "tests_infra", "--host=dead", f"--inventory={tmp_path}",
-            f"--junitxml={junit}", f"--html={tmp_path / 'report.html'}", "-p", "no:cacheprovider", "-q",
-            "--no-diagnostics",
-        ]  # fmt: skip
-        env = {**os.environ, "INFRAGATE_SSH_CONTROL_DIR": str(tmp_path / "cm")}
-        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
-    cases = {c.get("name", ""): c for c in ET.parse(junit).iter("testcase")}
+        result, cases = run_checks(tmp_path, "dead", "--no-diagnostics")
     messages = [f.get("message", "") for c in cases.values() if (f := c.find("failure")) is not None]
     assert any("HOST-DISK-FREE" in n for n in cases) and any("HTTP-HEALTH" in n for n in cases)
     assert len(messages) >= 3, result.stdout[-3000:]

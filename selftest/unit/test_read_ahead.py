@@ -4,19 +4,14 @@ reads made by the tests themselves. Behaviour, not a stopwatch (durations: bench
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from fixtures.hostwarm import pytest_cmdline_main
 from fixtures.plugin import HOSTS_PER_GROUP, host_group
+from selftest.unit.fleet_runs import assert_one_test_waited_for_the_hung_host, run_checks
 from selftest.unit.servers import blackhole
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _hosts(count: int) -> list[Any]:
@@ -82,33 +77,11 @@ name = "hung"
 transport = "ssh://root@127.0.0.1:{port}?ssh_config=/dev/null"
 """
         )
-        junit = tmp_path / "junit.xml"
-        cmd = [
-            sys.executable, "-m", "pytest", "tests_infra", "--host=three", f"--inventory={tmp_path}",
-            f"--junitxml={junit}", f"--html={tmp_path / 'report.html'}", "-p", "no:cacheprovider", "-q",
-            "--no-diagnostics", "-k", "HOST-MEMORY or HOST-CPU-LOAD",
-        ]  # fmt: skip
-        env = {**os.environ, "INFRAGATE_SSH_CONTROL_DIR": str(tmp_path / "cm")}
-        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
-    cases = {c.get("name", ""): c for c in ET.parse(junit).iter("testcase")}
-    live = {n: c for n, c in cases.items() if "three/live-" in n}
-    hung = {n: c for n, c in cases.items() if "three/hung" in n}
-    assert len(live) == 6 and len(hung) == 3, result.stdout[-3000:]
-    assert all(c.find("failure") is None and c.find("error") is None for c in live.values()), result.stdout[
-        -3000:
-    ]
-    messages = {
-        n: failure.get("message", "") for n, c in hung.items() if (failure := c.find("failure")) is not None
-    }
-    assert len(messages) == len(hung) and all(messages.values()), messages
-    waited = [n for n, m in messages.items() if "first seen in" not in m]
-    assert len(waited) == 1, messages
-    (first,) = waited
-    assert "host hung: ssh://root@127.0.0.1:" in messages[first] and "timed out" in messages[first]
-    func, _, param = first.partition("[")
-    for name, message in messages.items():
-        if name != first:
-            assert "(first seen in tests_infra/" in message and f"::{func}[{param}" in message, message
+        result, cases = run_checks(
+            tmp_path, "three", "--no-diagnostics", "-k", "HOST-MEMORY or HOST-CPU-LOAD"
+        )
+    assert_one_test_waited_for_the_hung_host(
+        result, cases, live="three/live-", hung="three/hung", counts=(6, 3), port=port
+    )
     # The run's summary names the test that reported it, never the helper thread's read.
-    assert f"unreachable: ssh://root@127.0.0.1:{port}: " in result.stdout
     assert "read ahead" not in result.stdout
