@@ -17,6 +17,7 @@ from infragate.facts import url_endpoint
 
 __all__ = [
     "USED_THROUGH",
+    "Blockers",
     "Result",
     "closure",
     "closure_any",
@@ -165,6 +166,92 @@ def _rank(tables: _Tables, result: Result) -> tuple[int, int, str]:
     return max([judged, *above]), order, result.key
 
 
+# Where a failure counts as a prerequisite: ("e", target, endpoint, check), ("n", target, entry, check),
+# ("t", target, "", check) for the whole target (requires_any).
+_Place = tuple[str, str, str, str]
+
+
+class Blockers:
+    """The failed results of a run so far, indexed by the places where each counts as a prerequisite;
+    ``root_of`` judges one result against them.
+
+    Incremental: a process that runs tests adds each failure as it comes and asks about the next one,
+    instead of judging every known result again after each failure (on a dead target all of them fail:
+    that made a run quadratic). ``root_of`` answers exactly what ``find_blockers`` over the same results
+    answers for that result, whatever order they were added in.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._tables = _tables(catalog)
+        self._ranks: dict[str, tuple[int, int, str]] = {}
+        # The lowest-ranked failure of each check at each place.
+        self._lowest: dict[_Place, Result] = {}
+        self._added: set[str] = set()
+        self._roots: dict[str, Result | None] = {}  # memo of added results' roots, until the next add
+
+    def _rank(self, result: Result) -> tuple[int, int, str]:
+        rank = self._ranks.get(result.key)
+        if rank is None:
+            rank = self._ranks[result.key] = _rank(self._tables, result)
+        return rank
+
+    def add(self, result: Result) -> None:
+        """Remember a result (only failures can block anything)."""
+        if not result.failed:
+            return
+        rank = self._rank(result)
+        self._added.add(result.key)
+        target = result.target
+        places: list[_Place] = [("t", target, "", result.check_id)]
+        if result.endpoint:
+            places.append(("e", target, result.endpoint, result.check_id))
+        if result.entry:
+            places.append(("n", target, result.entry, result.check_id))
+        for place in places:
+            known = self._lowest.get(place)
+            if known is None or rank < self._rank(known):
+                self._lowest[place] = result
+        self._roots.clear()
+
+    def _candidates(self, result: Result) -> list[Result]:
+        tables, target = self._tables, result.target
+        required = tables.closure.get(result.check_id, ())
+        anywhere = tables.closure_any.get(result.check_id, frozenset())
+        places: list[_Place] = []
+        if required and result.endpoint:
+            places += [("e", target, result.endpoint, c) for c in required]
+        if required and result.entry:
+            places += [("n", target, result.entry, c) for c in required]
+        places += [("t", target, "", c) for c in anywhere]
+        for used in result.uses:
+            proof = USED_THROUGH.get(used.partition("/")[0])
+            if proof is not None and proof != result.check_id:
+                places += [("n", target, used, c) for c in (proof, *tables.closure.get(proof, ()))]
+        # Only failures judged before this one (lower rank) count: what find_blockers' single pass sees.
+        rank = self._rank(result)
+        found = (self._lowest.get(place) for place in places)
+        return [r for r in found if r is not None and self._rank(r) < rank]
+
+    def root_of(self, result: Result) -> Result | None:
+        """The root failure that blocks ``result`` (None: nothing does, or it did not fail: only a failure is
+        blocked; a failure nothing blocks is a root cause)."""
+        if not result.failed:
+            return None
+        # Memoized only for results the index holds: one asked about before it is added (the failure a
+        # test has just made) may be judged again once added, with the same answer.
+        memo = result.key in self._added
+        if memo and result.key in self._roots:
+            return self._roots[result.key]
+        candidates = self._candidates(result)
+        root: Result | None = None
+        if candidates:
+            first = min(candidates, key=self._rank)
+            root = self.root_of(first) or first
+        if memo:
+            self._roots[result.key] = root
+        return root
+
+
 def find_blockers(catalog: Catalog, results: Iterable[Result]) -> dict[str, Result]:
     """Failed result's key -> the root failure that blocks it (absent: it is a root cause itself).
 
@@ -173,45 +260,15 @@ def find_blockers(catalog: Catalog, results: Iterable[Result]) -> dict[str, Resu
     prerequisite counts on the same target and the same endpoint or entry (``requires``), or anywhere on
     the target (``requires_any``).
     """
-    tables = _tables(catalog)
+    index = Blockers(catalog)
     failed = [r for r in results if r.failed]
-    ranks = {r.key: _rank(tables, r) for r in failed}
-    failed.sort(key=lambda r: ranks[r.key])
-    # The lowest-ranked failure of each check at each place (judged in rank order, so the first one seen
-    # is the lowest): a result looks up its few prerequisite ids instead of scanning every failure at its
-    # endpoint (on a dead target all of them share one endpoint: that scan made a run quadratic).
-    # Places: ("e", target, endpoint), ("n", target, entry), ("t", target, "") for the whole target.
-    first_at: dict[tuple[str, str, str, str], Result] = {}
+    for result in failed:
+        index.add(result)
     roots: dict[str, Result] = {}
     for result in failed:
-        target = result.target
-        required = tables.closure.get(result.check_id, ())
-        anywhere = tables.closure_any.get(result.check_id, frozenset())
-        candidates: list[Result] = []
-        if required and result.endpoint:
-            places = [("e", target, result.endpoint, c) for c in required]
-            candidates += [first_at[p] for p in places if p in first_at]
-        if required and result.entry:
-            places = [("n", target, result.entry, c) for c in required]
-            candidates += [first_at[p] for p in places if p in first_at]
-        if anywhere:
-            candidates += [first_at[p] for p in (("t", target, "", c) for c in anywhere) if p in first_at]
-        for used in result.uses:
-            proof = USED_THROUGH.get(used.partition("/")[0])
-            if proof is not None and proof != result.check_id:
-                proving = {proof, *tables.closure.get(proof, ())}
-                candidates += [
-                    first_at[p] for p in (("n", target, used, c) for c in proving) if p in first_at
-                ]
-        if candidates:
-            first = min(candidates, key=lambda r: ranks[r.key])
-            roots[result.key] = roots.get(first.key, first)
-        # Later (higher-ranked) results may name this one: only lower layers can be prerequisites.
-        if result.endpoint:
-            first_at.setdefault(("e", target, result.endpoint, result.check_id), result)
-        if result.entry:
-            first_at.setdefault(("n", target, result.entry, result.check_id), result)
-        first_at.setdefault(("t", target, "", result.check_id), result)
+        root = index.root_of(result)
+        if root is not None:
+            roots[result.key] = root
     return roots
 
 
