@@ -42,6 +42,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 AUTHENTICATION_BACKENDS = [
     b.strip() for b in _FILE.get("AUTHENTICATION_BACKENDS", "").split(",") if b.strip()
 ] or ["stack.services.drf.backends.EmailBackend"]
+# Django's PBKDF2 at the other sample services' cost (backends.py says why).
+PASSWORD_HASHERS = ["stack.services.drf.backends.StackPBKDF2PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
