@@ -32,24 +32,30 @@ class SuiteRun:
 
 def run_suite_full(*args: str, env: dict[str, str] | None = None, out: Path) -> SuiteRun:
     """Run `pytest tests_infra ARGS` with only ``env``'s INFRAGATE_* variables; time and count it."""
+    return run_pytest_full("tests_infra", *args, env=env, out=out, cwd=ROOT)
+
+
+def run_pytest_full(*args: str, env: dict[str, str] | None = None, out: Path, cwd: Path) -> SuiteRun:
+    """Run `pytest ARGS` in ``cwd`` (quiet, no cache, JUnit and HTML reports as the suite writes them) with
+    only ``env``'s INFRAGATE_* variables; time and count it."""
     junit = out / f"junit-{time.monotonic_ns()}.xml"
     cmd = [
         sys.executable,
         "-m",
         "pytest",
-        "tests_infra",
+        *args[:1],
         "-q",
         "-p",
         "no:cacheprovider",
         f"--junitxml={junit}",
         f"--html={out / 'report.html'}",
-        *args,
+        *args[1:],
     ]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("INFRAGATE_")}
     full_env.update(env or {})
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=900)
     elapsed = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

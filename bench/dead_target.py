@@ -8,7 +8,9 @@ refuses to print a ratio for a run in which no test ran (a bench that measured n
 is not met it prints the two parts apart: the suite's own cost (the closed-port run, which waits for
 nothing) and what each other case waits on top of it. CPU seconds and the load average are printed
 too: on a shared machine wall time also counts waiting for a core. ``--repeat N`` keeps the fastest of
-N runs per case.
+N runs per case. For scale it also times pytest alone: as many trivial tests as the closed-port run ran,
+each failing at once with ``pytest.fail(pytrace=False)``, under the same ini options and plugins but none of
+ours (its start-up and collection too): the part of the wall time no change of ours can remove.
 
 - closed port: nothing listens (connection refused at once);
 - blackhole: a listener whose accept queue is full, so the kernel drops new SYNs (connect timeout),
@@ -28,10 +30,17 @@ import socket
 import sys
 import tempfile
 import threading
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import ROOT, SuiteRun, run_suite_full, stack_secrets  # type: ignore[import-not-found]
+from _common import (  # type: ignore[import-not-found]
+    ROOT,
+    SuiteRun,
+    run_pytest_full,
+    run_suite_full,
+    stack_secrets,
+)
 
 CONNECT_TIMEOUT, READ_TIMEOUT = 2.0, 5.0
 GOAL = 1.5
@@ -113,6 +122,44 @@ def _accept_silent() -> Iterator[int]:
             conn.close()
 
 
+# What each of ours does on a dead target, and nothing else: fail at once with a message of the same shape.
+_FLOOR_TEST = """import pytest
+
+SEEN = (
+    "seen 127.0.0.1:9 unreachable or hung (first seen in tests_infra/test_x.py::test_y[CHECK t/entry]): "
+    "[Errno 111] Connection refused; not retried, so this run stays fast"
+)
+
+
+@pytest.mark.parametrize("i", range(TESTS))
+def test_fails_at_once(i):
+    message = f"[CHECK-{i}] t/entry (127.0.0.1:9): expected the check to pass; {SEEN}"
+    pytest.fail(message + "\\nremedy: start the service", pytrace=False)
+"""
+
+
+def _pytest_floor(tests: int, out: Path) -> tuple[SuiteRun, SuiteRun]:
+    """pytest alone, timed like the suite: ``tests`` trivial tests that fail at once as ours do on a dead
+    target (one ``pytest.fail(..., pytrace=False)`` with a message of the same shape), with this project's
+    ini options (addopts, junit_family, timeout) and the installed plugins, and no conftest of ours.
+    Returns (the full run, its --collect-only start-up)."""
+    floor = out / "pytest-floor"
+    floor.mkdir(exist_ok=True)
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    kept = {k: v for k, v in options.items() if k not in ("testpaths", "pythonpath")}
+    lines = ["[pytest]"]
+    for key, value in kept.items():
+        if isinstance(value, list):
+            lines.append(f"{key} =" + "".join(f"\n    {v}" for v in value))
+        else:
+            lines.append(f"{key} = {str(value).lower() if isinstance(value, bool) else value}")
+    (floor / "pytest.ini").write_text("\n".join(lines) + "\n")
+    (floor / "test_floor.py").write_text(_FLOOR_TEST.replace("TESTS", str(tests)))
+    full = run_pytest_full("test_floor.py", env={}, out=out, cwd=floor)
+    startup = run_pytest_full("test_floor.py", "--collect-only", env={}, out=out, cwd=floor)
+    return full, startup
+
+
 def _redact(text: str, secrets: dict[str, str]) -> str:
     for value in secrets.values():
         if value:
@@ -182,6 +229,10 @@ def main() -> int:
             runs["blackhole"] = _fastest([_run("blackhole", port, out, env) for _ in range(repeat)])
         with _accept_silent() as port:
             runs["accept-and-silent"] = _fastest([_run("silent", port, out, env) for _ in range(repeat)])
+        count = runs["closed port"].tests or 245
+        floors = [_pytest_floor(count, out) for _ in range(repeat)]
+        floor = _fastest([f[0] for f in floors])
+        floor_startup = _fastest([f[1] for f in floors])
     load_after = os.getloadavg()[0]
     print(f"timeouts: connect {CONNECT_TIMEOUT:g} s, read {READ_TIMEOUT:g} s; goal <= {GOAL:g} x connect")
     # Wall time on a shared machine also counts waiting for a core: the CPU seconds say how much of it was
@@ -192,6 +243,11 @@ def main() -> int:
     )
     alone = f"{startup.seconds:.2f} s ({startup.cpu:.2f} s CPU)"
     print(f"start-up and collection alone (--collect-only): {alone}")
+    print(
+        f"pytest alone, for scale: {floor.tests} trivial tests failing at once, same ini options and "
+        f"plugins, none of ours: {floor.seconds:.2f} s = {_x(floor.seconds)} ({floor.cpu:.2f} s CPU; "
+        f"its start-up and collection {floor_startup.seconds:.2f} s)"
+    )
     measured_nothing = False
     above = False
     for label, run in runs.items():
@@ -225,6 +281,12 @@ def main() -> int:
                 )
         if above:
             _separate(runs)
+            ours = base.seconds - floor.seconds
+            print(
+                f"  of the closed port's {base.seconds:.2f} s, pytest alone takes {floor.seconds:.2f} s "
+                f"({_x(floor.seconds)}) for as many failing tests: ours (our imports, inventory, "
+                f"parametrization, fixtures, fail-fast, root causes, reports) is {ours:+.2f} s = {_x(ours)}"
+            )
     most = max((r.tests for r in runs.values()), default=0)
     print(f"naive bound (one connect timeout per test): {most * CONNECT_TIMEOUT:.0f} s")
     return 1 if measured_nothing else 0
