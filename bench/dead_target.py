@@ -4,7 +4,7 @@ Every endpoint of inventory/local.toml, and the machine's own ssh transport, is 
 address. With fast failure (one memory per TCP address, for probes and hosts) and probe deadlines the run
 costs about one timeout plus start-up, not one timeout per test; a blackhole's connect timeout runs from
 the TCP connect made to every declared address when the run starts, beside start-up and collection
-(fixtures/facts.py EarlyConnects), a silent server's read timeout from the first test. Prints, for each case,
+(fixtures/early.py EarlyConnects), a silent server's read timeout from the first test. Prints, for each case,
 the number of tests and the wall time as a ratio to the connect timeout (goal: at most 1.5 x), and
 refuses to print a ratio for a run in which no test ran (a bench that measured nothing). When the goal
 is not met it prints the two parts apart: the suite's own cost (the closed-port run, which waits for
@@ -201,7 +201,7 @@ def _separate(runs: dict[str, SuiteRun]) -> None:
         bound = CONNECT_TIMEOUT if label == "blackhole" else READ_TIMEOUT
         what = "one connect timeout" if label == "blackhole" else "one read timeout"
         why = "a dropped SYN" if label == "blackhole" else "a server that accepted and says nothing"
-        # The connect timeout runs from the TCP connect started with the run (fixtures/facts.py
+        # The connect timeout runs from the TCP connect started with the run (fixtures/early.py
         # EarlyConnects): what of it overlaps pytest's start-up and collection does not show here. A silent
         # server's read timeout runs from the first test that sends it something.
         when = (

@@ -1,4 +1,4 @@
-"""A TCP connect to every declared address at the start of the run (fixtures/facts.py ``EarlyConnects``):
+"""A TCP connect to every declared address at the start of the run (fixtures/early.py ``EarlyConnects``):
 a dropped SYN's timeout runs beside start-up, the first test that needs the address reports it, and only
 addresses the checks reach by a plain TCP connect are tried. Behaviour, not a stopwatch (durations:
 bench/dead_target.py)."""
@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.facts import STARTUP_CONNECT, EarlyConnects, early_addresses
+import pytest
+
+from fixtures import early as early_module
+from fixtures.early import STARTUP_CONNECT, EarlyConnects, early_addresses
 from infragate.inventory import load_target
 from selftest.unit.servers import closed_port, full_backlog
 from selftest.unit.test_plugin import junit_cases, run_suite
@@ -52,6 +55,20 @@ def test_a_timed_out_connect_is_told_once() -> None:
         found = early.take_dead(f"127.0.0.1:{port}")
         assert found is not None and found.unreachable
         assert early.take_dead(f"127.0.0.1:{port}") is None  # the test told remembers it from now on
+
+
+def test_a_connect_not_started_yet_is_left_to_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One connect at a time: the second address waits behind a blackhole. Its test does not wait for that
+    # queue (the connect is dropped and the test connects itself); the running one is waited for.
+    monkeypatch.setattr(early_module, "EARLY_THREADS", 1)
+    with full_backlog() as first, full_backlog() as second:
+        early = EarlyConnects(
+            {f"127.0.0.1:{first}": ("127.0.0.1", first), f"127.0.0.1:{second}": ("127.0.0.1", second)},
+            timeout=3.0,  # the second cannot start before the first has timed out: 3 s, ample
+        )
+        assert early.take_dead(f"127.0.0.1:{second}") is None
+        found = early.take_dead(f"127.0.0.1:{first}")
+        assert found is not None and found.unreachable
 
 
 def _target(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
