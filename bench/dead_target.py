@@ -225,24 +225,26 @@ def main() -> int:
     env = stack_secrets()
     load_before = os.getloadavg()[0]
     runs: dict[str, SuiteRun] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    tried: dict[str, list[SuiteRun]] = {}
+    with tempfile.TemporaryDirectory() as tmp, _blackhole() as dropped, _accept_silent() as silent:
         out = Path(tmp)
         (out / "startup.toml").write_text(_inventory(_closed_port()))
-        startup = _fastest(
-            [
+        # Rounds of every case in turn (not each case's repeats in a row): a busy spell of the shared machine
+        # then slows one run of each case, not every run of one case.
+        for _ in range(repeat):
+            tried.setdefault("startup", []).append(
                 run_suite_full("--host=startup", f"--inventory={out}", "--collect-only", env=env, out=out)
-                for _ in range(repeat)
-            ]
-        )
-        runs["closed port"] = _fastest([_run("closed", _closed_port(), out, env) for _ in range(repeat)])
-        with _blackhole() as port:
-            runs["blackhole"] = _fastest([_run("blackhole", port, out, env) for _ in range(repeat)])
-        with _accept_silent() as port:
-            runs["accept-and-silent"] = _fastest([_run("silent", port, out, env) for _ in range(repeat)])
-        count = runs["closed port"].tests or 245
-        floors = [_pytest_floor(count, out) for _ in range(repeat)]
-        floor = _fastest([f[0] for f in floors])
-        floor_startup = _fastest([f[1] for f in floors])
+            )
+            tried.setdefault("closed port", []).append(_run("closed", _closed_port(), out, env))
+            tried.setdefault("blackhole", []).append(_run("blackhole", dropped, out, env))
+            tried.setdefault("accept-and-silent", []).append(_run("silent", silent, out, env))
+            full, collect = _pytest_floor(max((r.tests for r in tried["closed port"]), default=0) or 245, out)
+            tried.setdefault("floor", []).append(full)
+            tried.setdefault("floor start-up", []).append(collect)
+        for label in ("closed port", "blackhole", "accept-and-silent"):
+            runs[label] = _fastest(tried[label])
+        startup = _fastest(tried["startup"])
+        floor, floor_startup = _fastest(tried["floor"]), _fastest(tried["floor start-up"])
     load_after = os.getloadavg()[0]
     print(f"timeouts: connect {CONNECT_TIMEOUT:g} s, read {READ_TIMEOUT:g} s; goal <= {GOAL:g} x connect")
     # Wall time on a shared machine also counts waiting for a core: the CPU seconds say how much of it was
