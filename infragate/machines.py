@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from testinfra.host import Host as Machine
 
+from infragate.bounded import bound
 from infragate.transport import SessionLost, ShellSession
 
 if TYPE_CHECKING:
@@ -292,12 +293,15 @@ def watch(
     who: Callable[[], str],
     command_timeout: float | None = None,
 ) -> Machine:
-    """``machine`` under the fail-fast memory (a local host, which has no transport to lose, as is)."""
-    if host is None:
-        return machine
-    scheme = host.transport.partition("://")[0]
-    if scheme == "local":
+    """``machine`` under the fail-fast memory (a local host has no transport to lose) and a deadline on
+    each command: ssh hosts through their session, the other backends through ``infragate.bounded``."""
+    scheme = "local" if host is None else host.transport.partition("://")[0]
+    if host is None or scheme == "local":
+        bound(machine.backend, command_timeout)
         return machine
     watched = WatchedMachine(machine, transport_endpoint(host), scheme, memory, who, command_timeout)
     watched.address = transport_address(host)
+    if watched.session is None:
+        # docker, podman, kubectl, paramiko...: no session of ours, so the deadline goes on the backend.
+        bound(machine.backend, command_timeout)
     return watched
