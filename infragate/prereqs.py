@@ -44,6 +44,9 @@ class Result:
     # Entries this one depends on, by the inventory's references ("auth/<name>": an endpoint that presents
     # that [[auth]] entry's token): their proving check failing blocks this one (USED_THROUGH).
     uses: tuple[str, ...] = ()
+    # The test that first found this one's endpoint or host dead, when this one failed fast for it: its
+    # failure blocks this one when no prerequisite does (the dead address is one cause, not one per check).
+    after: str = ""
 
 
 def _normal(host: str, port: int) -> str:
@@ -186,7 +189,7 @@ class Blockers:
         self._ranks: dict[str, tuple[int, int, str]] = {}
         # The lowest-ranked failure of each check at each place.
         self._lowest: dict[_Place, Result] = {}
-        self._added: set[str] = set()
+        self._added: dict[str, Result] = {}
         self._roots: dict[str, Result | None] = {}  # memo of added results' roots, until the next add
 
     def _rank(self, result: Result) -> tuple[int, int, str]:
@@ -200,7 +203,7 @@ class Blockers:
         if not result.failed:
             return
         rank = self._rank(result)
-        self._added.add(result.key)
+        self._added[result.key] = result
         target = result.target
         places: list[_Place] = [("t", target, "", result.check_id)]
         if result.endpoint:
@@ -247,6 +250,12 @@ class Blockers:
         if candidates:
             first = min(candidates, key=self._rank)
             root = self.root_of(first) or first
+        elif result.after and result.after != result.key:
+            # Failed fast at an address another test found dead: that test's failure (or its own root)
+            # blocks it. The first finder failed earlier and never fails fast for itself: no cycle.
+            seen = self._added.get(result.after)
+            if seen is not None and seen.after != result.key:
+                root = self.root_of(seen) or seen
         if memo:
             self._roots[result.key] = root
         return root

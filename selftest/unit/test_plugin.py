@@ -195,3 +195,22 @@ def test_silent_target_costs_one_read_timeout_across_facts_and_exchanges(tmp_pat
     remembered = [m for m in messages if "first seen in" in m]
     assert len(cases) >= 6 and len(messages) == len(cases), result.stdout[-2000:]
     assert len(waited) == 1 and len(remembered) >= 5, result.stdout[-3000:]
+
+
+def test_a_dead_address_is_one_root_cause_blocking_the_checks_that_failed_fast(tmp_path: Path) -> None:
+    # Four HTTP endpoints and a Redis on one closed port: no prerequisite links Redis to HTTP, yet it is
+    # one cause (the address is dead). The test that found it is the root; every test that failed fast
+    # for it says "blocked by" that test's check and carries first_seen_in in JUnit.
+    port = closed_port()
+    inv = "".join(f"[[http.endpoints]]\nname='e{i}'\nurl='http://127.0.0.1:{port}/{i}'\n" for i in range(4))
+    result = run_suite(tmp_path, inv + f"[[redis]]\nname='r'\nhost='127.0.0.1'\nport={port}\n")
+    roots = [line for line in result.stdout.splitlines() if line.startswith("root cause: ")]
+    assert len(roots) == 1, result.stdout[-3000:]
+    cases = junit_cases(tmp_path)
+    props = {name: {p.get("name"): p.get("value") for p in c.iter("property")} for name, c in cases.items()}
+    fast = {name: p for name, p in props.items() if "first_seen_in" in p}
+    assert fast and all(p.get("blocked_by") for p in fast.values()), props
+    # Whichever ran first found it: checks of both kinds (no prerequisite between them) are blocked by it.
+    assert any("[REDIS-" in name for name in fast) and any("[HTTP-" in name for name in fast), props
+    blocked = roots[0].split()[2] + " t/"
+    assert all(p["blocked_by"].startswith(blocked) for p in fast.values()), (roots, props)

@@ -107,3 +107,21 @@ def test_auth_true_uses_the_first_auth_entry() -> None:
 
     assert uses_of(Ws(), ["app", "admin"]) == ("auth/app",)
     assert uses_of(Ws(), []) == ()
+
+
+def test_a_failure_fast_at_a_dead_address_is_blocked_by_the_test_that_found_it() -> None:
+    # AUTH-ADMIN-EXISTS reads the users table of a database whose port is closed: no prerequisite of its
+    # own failed, but it failed fast for the address HOST-PORT-REACHABLE found dead (one cause, not two).
+    port = _failed("port", "HOST-PORT-REACHABLE", "postgres/appdb", "127.0.0.1:5432")
+    admin = Result("admin", "AUTH-ADMIN-EXISTS", "local", "auth/auth", "127.0.0.1:5432", True, (), "port")
+    alone = Result("alone", "AUTH-ADMIN-EXISTS", "local", "auth/other", "127.0.0.1:5432", True)
+    blockers = find_blockers(CATALOG, [admin, port, alone])
+    assert blockers == {"admin": port}  # without `after` it stays a root cause of its own
+    # A prerequisite that failed still wins (it says more than "the address was dead").
+    health = _failed("health", "HTTP-HEALTH", "http.endpoints/h", "127.0.0.1:443")
+    tls = _failed("tls", "TLS-CERT-EXPIRY", "tls.endpoints/p", "127.0.0.1:443")
+    cors = Result("cors", "CORS-ALLOWED-ORIGIN", "local", "cors/api", "127.0.0.1:443", True, (), "health")
+    assert find_blockers(CATALOG, [health, tls, cors])["cors"].key == "tls"
+    # The finder passed or is unknown: nothing to be blocked by.
+    lost = Result("lost", "PG-CONNECTIONS", "local", "postgres/db", "127.0.0.1:9", True, (), "not-a-test")
+    assert find_blockers(CATALOG, [lost]) == {}
