@@ -70,6 +70,7 @@ class SuiteRun:
 # reports: the only process, or under xdist the controller, which receives every worker's reports.
 RETRIES = pytest.StashKey[list[str]]()
 RETRY_PROPERTY = "e2e_fault_retries"
+RETRY_WHYS = pytest.StashKey[list[str]]()
 _CONFIG: list[pytest.Config] = []
 
 
@@ -101,6 +102,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for name, value in report.user_properties:
         if name == RETRY_PROPERTY:
             config.stash.setdefault(RETRIES, []).extend(v for v in str(value).split(",") if v)
+    # Why a retried fault's first run was off target (test_faults prints it): shown in the summary, since
+    # a passing test's captured output is never printed and a flaky fault must be diagnosable from CI.
+    for title, text in report.sections:
+        if title.startswith("Captured stdout"):
+            whys = [ln for ln in text.splitlines() if "first run off target" in ln]
+            config.stash.setdefault(RETRY_WHYS, []).extend(w[:600] for w in whys)
 
 
 # Under xdist each worker has its own stack (selftest/conftest.py). The fault tests are independent (each
@@ -138,6 +145,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if retries is not None:
         names = f": {', '.join(retries)}" if retries else ""
         terminalreporter.write_line(f"e2e fault retries: {len(retries)}{names}")
+        for why in config.stash.get(RETRY_WHYS, []):
+            terminalreporter.write_line(f"  {why}")
 
 
 @pytest.fixture(scope="session")
