@@ -125,3 +125,10 @@ def test_a_failure_fast_at_a_dead_address_is_blocked_by_the_test_that_found_it()
     # The finder passed or is unknown: nothing to be blocked by.
     lost = Result("lost", "PG-CONNECTIONS", "local", "postgres/db", "127.0.0.1:9", True, (), "not-a-test")
     assert find_blockers(CATALOG, [lost]) == {}
+
+
+def test_a_process_not_running_blocks_its_memory_check() -> None:
+    # redis-stopped listed "HOST-PROCESS-MEMORY local/redis: no process running" as a root cause of its own.
+    running = _failed("run", "HOST-PROCESS-RUNNING", "host.processes/redis", "")
+    memory = _failed("mem", "HOST-PROCESS-MEMORY", "host.processes/redis", "")
+    assert find_blockers(CATALOG, [memory, running]) == {"mem": running}
