@@ -47,6 +47,9 @@ class Result:
     # The test that first found this one's endpoint or host dead, when this one failed fast for it: its
     # failure blocks this one when no prerequisite does (the dead address is one cause, not one per check).
     after: str = ""
+    # The TCP address ("host:port") this one found dead or failed fast at. The failures left as roots at one
+    # dead address are one cause: the most fundamental check there names it (``Blockers``).
+    dead: str = ""
 
 
 def _normal(host: str, port: int) -> str:
@@ -97,6 +100,7 @@ class _Tables:
     order: Mapping[str, int]
     closure: Mapping[str, tuple[str, ...]]
     closure_any: Mapping[str, frozenset[str]]
+    critical: frozenset[str]
 
 
 _TABLES: dict[int, tuple[Catalog, _Tables]] = {}
@@ -137,7 +141,9 @@ def _tables(catalog: Catalog) -> _Tables:
 
     # A requires_any prerequisite is judged first (its failure must be known), but does not push its
     # dependant down the list of roots: SEC-DEFAULT-SECRETS failing on its own is still read early.
-    tables = _Tables(layers(False), layers(True), {c: i for i, c in enumerate(checks)}, closures, anywhere)
+    critical = frozenset(c for c in checks if checks[c].severity == "critical")
+    order = {c: i for i, c in enumerate(checks)}
+    tables = _Tables(layers(False), layers(True), order, closures, anywhere, critical)
     _TABLES[id(catalog)] = (catalog, tables)
     return tables
 
@@ -191,6 +197,11 @@ class Blockers:
         self._lowest: dict[_Place, Result] = {}
         self._added: dict[str, Result] = {}
         self._roots: dict[str, Result | None] = {}  # memo of added results' roots, until the next add
+        self._prereq_roots: dict[str, Result | None] = {}  # the same, by prerequisites alone
+        # Failures by (target, address), by their endpoint or the dead address they met; and the memo of
+        # the failure that names each dead address, until the next add.
+        self._at: dict[tuple[str, str], list[Result]] = {}
+        self._named: dict[tuple[str, str], Result | None] = {}
 
     def _rank(self, result: Result) -> tuple[int, int, str]:
         rank = self._ranks.get(result.key)
@@ -214,7 +225,11 @@ class Blockers:
             known = self._lowest.get(place)
             if known is None or rank < self._rank(known):
                 self._lowest[place] = result
+        for address in {result.endpoint, result.dead} - {""}:
+            self._at.setdefault((target, address), []).append(result)
         self._roots.clear()
+        self._prereq_roots.clear()
+        self._named.clear()
 
     def _candidates(self, result: Result) -> list[Result]:
         tables, target = self._tables, result.target
@@ -235,9 +250,55 @@ class Blockers:
         found = (self._lowest.get(place) for place in places)
         return [r for r in found if r is not None and self._rank(r) < rank]
 
+    def _prereq_root(self, result: Result) -> Result | None:
+        """The root by prerequisites (and, on a dead host, the test that found it): acyclic, since each step
+        goes to a failure judged before this one."""
+        memo = result.key in self._added
+        if memo and result.key in self._prereq_roots:
+            return self._prereq_roots[result.key]
+        candidates = self._candidates(result)
+        root: Result | None = None
+        if candidates:
+            first = min(candidates, key=self._rank)
+            root = self._prereq_root(first) or first
+        elif result.after and result.after != result.key and not result.dead:
+            # Failed fast on a host another test found dead: that test's failure (or its own root) blocks
+            # it. The first finder failed earlier and never fails fast for itself: no cycle. (At a dead TCP
+            # address the failure that names the address decides instead: root_of.)
+            seen = self._added.get(result.after)
+            if seen is not None and seen.after != result.key:
+                root = self._prereq_root(seen) or seen
+        if memo:
+            self._prereq_roots[result.key] = root
+        return root
+
+    def _address_rank(self, result: Result) -> tuple[bool, int, int, str]:
+        # root_order's reading order: critical first, the lowest layer, catalog order.
+        tables = self._tables
+        return (
+            result.check_id not in tables.critical,
+            tables.depth.get(result.check_id, 0),
+            tables.order.get(result.check_id, len(tables.order)),
+            result.key,
+        )
+
+    def _naming(self, target: str, address: str) -> Result | None:
+        """The failure that names dead ``address``: of the failures there that no prerequisite blocks and
+        that met no other dead address, the first an SRE reads (critical first, lowest layer)."""
+        key = (target, address)
+        if key not in self._named:
+            eligible = [
+                r for r in self._at.get(key, ()) if r.dead in ("", address) and self._prereq_root(r) is None
+            ]
+            self._named[key] = min(eligible, key=self._address_rank) if eligible else None
+        return self._named[key]
+
     def root_of(self, result: Result) -> Result | None:
         """The root failure that blocks ``result`` (None: nothing does, or it did not fail: only a failure is
-        blocked; a failure nothing blocks is a root cause)."""
+        blocked; a failure nothing blocks is a root cause).
+
+        By prerequisites first; then, when that root (or the failure itself) met a dead address, the
+        failure that names the address: one dead address is one root cause, not one per check."""
         if not result.failed:
             return None
         # Memoized only for results the index holds: one asked about before it is added (the failure a
@@ -245,17 +306,12 @@ class Blockers:
         memo = result.key in self._added
         if memo and result.key in self._roots:
             return self._roots[result.key]
-        candidates = self._candidates(result)
-        root: Result | None = None
-        if candidates:
-            first = min(candidates, key=self._rank)
-            root = self.root_of(first) or first
-        elif result.after and result.after != result.key:
-            # Failed fast at an address another test found dead: that test's failure (or its own root)
-            # blocks it. The first finder failed earlier and never fails fast for itself: no cycle.
-            seen = self._added.get(result.after)
-            if seen is not None and seen.after != result.key:
-                root = self.root_of(seen) or seen
+        root = self._prereq_root(result)
+        base = root or result
+        if base.dead:
+            named = self._naming(base.target, base.dead)
+            if named is not None and named.key != base.key and named.key != result.key:
+                root = named
         if memo:
             self._roots[result.key] = root
         return root

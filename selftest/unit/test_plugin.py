@@ -148,13 +148,15 @@ def test_junit_records_check_id_and_severity(tmp_path: Path) -> None:
     case = junit_cases(tmp_path)["test_port_reachable[HOST-PORT-REACHABLE t/p]"]
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     # Root-cause judgement (fixtures/rootcause.py) adds where the check ran and, since nothing listens on
-    # the port, which failure blocks this one (its prerequisite HOST-PORT-LISTENING, same entry).
+    # the port, which failure blocks this one (its prerequisite HOST-PORT-LISTENING, same entry); the
+    # probe marks the address it found dead (fixtures/facts.py).
     assert props == {
         "check": "HOST-PORT-REACHABLE",
         "severity": "critical",
         "target": "t",
         "entry": "host.ports/p",
         "endpoint": props.get("endpoint"),
+        "dead_address": props.get("endpoint"),
         "blocked_by": "HOST-PORT-LISTENING t/p",
     }, props
 

@@ -132,3 +132,24 @@ def test_a_process_not_running_blocks_its_memory_check() -> None:
     running = _failed("run", "HOST-PROCESS-RUNNING", "host.processes/redis", "")
     memory = _failed("mem", "HOST-PROCESS-MEMORY", "host.processes/redis", "")
     assert find_blockers(CATALOG, [memory, running]) == {"mem": running}
+
+
+def test_one_dead_address_is_one_root_named_by_the_check_an_sre_reads_first() -> None:
+    # postgres-stopped: AUTH-ADMIN-EXISTS met the database's address dead first (its own endpoint is the
+    # service's); HOST-PORT-LISTENING failed on that address: it names the cause, the other is blocked.
+    admin = Result(
+        "admin", "AUTH-ADMIN-EXISTS", "local", "auth/auth", "127.0.0.1:23000", True, dead="127.0.0.1:5432"
+    )
+    listening = _failed("listen", "HOST-PORT-LISTENING", "host.ports/postgres", "127.0.0.1:5432")
+    assert find_blockers(CATALOG, [admin, listening]) == {"admin": listening}
+    # recorded-stopped: three servers behind one dead address; the critical one names it, whoever met it
+    # first.
+    at = "127.0.0.1:9000"
+    grafana = Result("g", "GRAFANA-HEALTH", "local", "grafana/g", at, True, dead=at)
+    loki = Result("l", "LOKI-READY", "local", "loki/l", at, True, after="g", dead=at)
+    llm = Result("m", "LLM-REACHABLE", "local", "llm/m", at, True, after="g", dead=at)
+    blockers = find_blockers(CATALOG, [grafana, loki, llm])
+    assert {k: r.key for k, r in blockers.items()} == {"g": "m", "l": "m"}
+    # Only a failure that met the address dead is moved: one failing for its own reason stays a root.
+    slow = Result("s", "LOKI-READY", "local", "loki/l", at, True)
+    assert "s" not in find_blockers(CATALOG, [grafana, llm, slow])
