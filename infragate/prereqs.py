@@ -197,11 +197,17 @@ class Blockers:
         self._lowest: dict[_Place, Result] = {}
         self._added: dict[str, Result] = {}
         self._roots: dict[str, Result | None] = {}  # memo of added results' roots, until the next add
-        self._prereq_roots: dict[str, Result | None] = {}  # the same, by prerequisites alone
-        # Failures by (target, address), by their endpoint or the dead address they met; and the memo of
-        # the failure that names each dead address, until the next add.
+        # Memos of roots by prerequisites (with a dead host's finder, and without: below a finder), kept
+        # across adds until an add can change them: what each memo read is recorded (``_forget``).
+        self._prereq_roots: dict[str, Result | None] = {}
+        self._cand_roots: dict[str, Result | None] = {}
+        self._watchers: dict[_Place, set[str]] = {}  # place -> memos that read its lowest failure
+        self._dependents: dict[str, set[str]] = {}  # key -> memos built on its memo (or on its arrival)
+        # Failures by (target, address), by their endpoint or the dead address they met; the memo of the
+        # failure that names each dead address, and the failures added there since it was judged.
         self._at: dict[tuple[str, str], list[Result]] = {}
         self._named: dict[tuple[str, str], Result | None] = {}
+        self._since: dict[tuple[str, str], list[Result]] = {}
 
     def _rank(self, result: Result) -> tuple[int, int, str]:
         rank = self._ranks.get(result.key)
@@ -211,9 +217,12 @@ class Blockers:
 
     def add(self, result: Result) -> None:
         """Remember a result (only failures can block anything)."""
-        if not result.failed:
-            return
+        if not result.failed or self._added.get(result.key) == result:
+            return  # an added result again (a test asked about, then recorded): nothing new
         rank = self._rank(result)
+        stale: set[str] = set(self._dependents.get(result.key, ()))  # waited for it, or read it before
+        if result.key in self._added:
+            stale.add(result.key)
         self._added[result.key] = result
         target = result.target
         places: list[_Place] = [("t", target, "", result.check_id)]
@@ -225,13 +234,33 @@ class Blockers:
             known = self._lowest.get(place)
             if known is None or rank < self._rank(known):
                 self._lowest[place] = result
+                # Only memos ranked above the new failure counted what was there (a prerequisite is ranked
+                # below what it blocks): the others still hold.
+                stale.update(k for k in self._watchers.get(place, ()) if self._ranks[k] > rank)
+        self._roots.clear()
+        self._forget(stale)
         for address in {result.endpoint, result.dead} - {""}:
             self._at.setdefault((target, address), []).append(result)
-        self._roots.clear()
-        self._prereq_roots.clear()
-        self._named.clear()
+            self._since.setdefault((target, address), []).append(result)
 
-    def _candidates(self, result: Result) -> list[Result]:
+    def _forget(self, stale: set[str]) -> None:
+        """Drop the memos an add made untrue, and everything built on them; forgetting everything at each
+        add made a dead target's run quadratic (each add re-judged every failure at the dead address)."""
+        todo = list(stale)
+        while todo:
+            key = todo.pop()
+            dropped = self._prereq_roots.pop(key, self) is not self
+            dropped = self._cand_roots.pop(key, self) is not self or dropped
+            if not dropped:
+                continue
+            todo.extend(self._dependents.pop(key, ()))
+            old = self._added.get(key)
+            if old is not None:
+                for address in {old.endpoint, old.dead} - {""}:
+                    self._named.pop((old.target, address), None)
+                    self._since.pop((old.target, address), None)
+
+    def _places(self, result: Result) -> list[_Place]:
         tables, target = self._tables, result.target
         required = tables.closure.get(result.check_id, ())
         anywhere = tables.closure_any.get(result.check_id, frozenset())
@@ -245,31 +274,49 @@ class Blockers:
             proof = USED_THROUGH.get(used.partition("/")[0])
             if proof is not None and proof != result.check_id:
                 places += [("n", target, used, c) for c in (proof, *tables.closure.get(proof, ()))]
+        return places
+
+    def _prereq_root(self, result: Result, after: bool = True) -> Result | None:
+        """The root by prerequisites (and, with ``after``, on a dead host the test that found it).
+
+        Acyclic: a prerequisite is always ranked below, and a chain follows at most one finder (ranked
+        anywhere: under xdist two workers' finders of one host could otherwise lead back to each other);
+        below a finder only prerequisites count (``after`` False)."""
+        memos = self._prereq_roots if after else self._cand_roots
+        key = result.key
+        added = self._added.get(key)
+        memo = added is result or added == result
+        if memo and key in memos:
+            return memos[key]
+        places = self._places(result)
         # Only failures judged before this one (lower rank) count: what find_blockers' single pass sees.
         rank = self._rank(result)
         found = (self._lowest.get(place) for place in places)
-        return [r for r in found if r is not None and self._rank(r) < rank]
-
-    def _prereq_root(self, result: Result) -> Result | None:
-        """The root by prerequisites (and, on a dead host, the test that found it): acyclic, since each step
-        goes to a failure judged before this one."""
-        memo = result.key in self._added
-        if memo and result.key in self._prereq_roots:
-            return self._prereq_roots[result.key]
-        candidates = self._candidates(result)
+        candidates = [r for r in found if r is not None and self._rank(r) < rank]
+        read: list[str] = []  # the memos and arrivals this answer is built on
         root: Result | None = None
         if candidates:
             first = min(candidates, key=self._rank)
-            root = self._prereq_root(first) or first
-        elif result.after and result.after != result.key and not result.dead:
+            root = self._prereq_root(first, after) or first
+            read.append(first.key)
+        elif after and result.after and result.after != key and not result.dead:
             # Failed fast on a host another test found dead: that test's failure (or its own root) blocks
-            # it. The first finder failed earlier and never fails fast for itself: no cycle. (At a dead TCP
-            # address the failure that names the address decides instead: root_of.)
+            # it. (At a dead TCP address the failure that names the address decides instead: root_of.) The
+            # finder may be ranked anywhere, and added later.
+            read.append(result.after)
             seen = self._added.get(result.after)
-            if seen is not None and seen.after != result.key:
-                root = self._prereq_root(seen) or seen
+            if seen is not None and seen.after != key:
+                root = self._prereq_root(seen, after=False) or seen
+                # The finder's own root may be this one (a prerequisite of it): then this one is the root.
+                # (This one requires nothing failed, so a chain through it ends at it.)
+                if root.key == key:
+                    root = None
         if memo:
-            self._prereq_roots[result.key] = root
+            memos[key] = root
+            for place in places:
+                self._watchers.setdefault(place, set()).add(key)
+            for other in read:
+                self._dependents.setdefault(other, set()).add(key)
         return root
 
     def _address_rank(self, result: Result) -> tuple[bool, int, int, str]:
@@ -286,11 +333,16 @@ class Blockers:
         """The failure that names dead ``address``: of the failures there that no prerequisite blocks and
         that met no other dead address, the first an SRE reads (critical first, lowest layer)."""
         key = (target, address)
-        if key not in self._named:
-            eligible = [
-                r for r in self._at.get(key, ()) if r.dead in ("", address) and self._prereq_root(r) is None
-            ]
-            self._named[key] = min(eligible, key=self._address_rank) if eligible else None
+        # Judged again from all failures there only when one of them changed (``_forget``); otherwise the
+        # failures added since are weighed against the last answer.
+        judged = key in self._named
+        since = self._since.pop(key, [])
+        fresh = since if judged else self._at.get(key, [])
+        eligible = [r for r in fresh if r.dead in ("", address) and self._prereq_root(r) is None]
+        named = self._named.get(key)
+        if named is not None:
+            eligible.append(named)
+        self._named[key] = min(eligible, key=self._address_rank) if eligible else None
         return self._named[key]
 
     def root_of(self, result: Result) -> Result | None:
@@ -301,10 +353,11 @@ class Blockers:
         failure that names the address: one dead address is one root cause, not one per check."""
         if not result.failed:
             return None
-        # Memoized only for results the index holds: one asked about before it is added (the failure a
-        # test has just made) may be judged again once added, with the same answer.
-        memo = result.key in self._added
-        if memo and result.key in self._roots:
+        # A failure asked about before it is added (the one a test has just made) is added first: judged
+        # with it known, as judging all results together would (it may name a dead address, or be the
+        # prerequisite of the test that found its host dead).
+        self.add(result)
+        if result.key in self._roots:
             return self._roots[result.key]
         root = self._prereq_root(result)
         base = root or result
@@ -312,8 +365,7 @@ class Blockers:
             named = self._naming(base.target, base.dead)
             if named is not None and named.key != base.key and named.key != result.key:
                 root = named
-        if memo:
-            self._roots[result.key] = root
+        self._roots[result.key] = root
         return root
 
 

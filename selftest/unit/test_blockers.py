@@ -13,18 +13,25 @@ CATALOG = load_catalog()
 
 def _random_results(rng: random.Random, count: int) -> list[Result]:
     ids = sorted(CATALOG.checks)
+    # As on a dead target: a few tests find a host or address dead themselves (the finders); others fail
+    # fast after one of them (``after``, possibly arriving before it under xdist), or met a dead address.
+    finders = [f"k{i:03d}" for i in range(count) if rng.random() < 0.2]
     out = []
     for i in range(count):
+        key = f"k{i:03d}"
         uses = tuple(rng.sample(["auth/a", "auth/b"], rng.randint(0, 2))) if rng.random() < 0.3 else ()
+        after = rng.choice(finders) if finders and key not in finders and rng.random() < 0.4 else ""
         out.append(
             Result(
-                f"k{i:03d}",
+                key,
                 rng.choice(ids),
                 rng.choice(["t1", "t2"]),
                 rng.choice(["", "auth/a", "auth/b", "x/1", "x/2"]),
                 rng.choice(["", "h:1", "h:2"]),
                 rng.random() < 0.8,
                 uses,
+                after,
+                rng.choice(["", "", "h:1", "h:2"]),
             )
         )
     return out
@@ -39,8 +46,8 @@ def test_a_failure_is_judged_against_those_known_so_far_in_any_order() -> None:
     # be what judging all results known at that moment together says (find_blockers), even when a lower
     # layer's failure arrives after its dependants (xdist, or a later test of a lower layer).
     rng = random.Random(7)
-    for _ in range(150):
-        results = _random_results(rng, rng.randint(1, 30))
+    for _ in range(300):
+        results = _random_results(rng, rng.randint(1, 40))
         index = Blockers(CATALOG)
         for seen, result in enumerate(results):
             together = find_blockers(CATALOG, results[: seen + 1]).get(result.key)
