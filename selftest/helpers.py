@@ -40,6 +40,64 @@ def parse_junit(path: Path) -> list[dict[str, Any]]:
     return cases
 
 
+# The three checks a stuck-command run selects: the stuck one, and two others of the same host.
+_STUCK_CHECKS = ("CONFIG-SYNTAX", "HOST-DISK-FREE", "HOST-FILE-PERMISSIONS")
+
+
+def assert_stuck_command_fails_only_its_check(
+    tmp_path: Path,
+    transport: str,
+    *,
+    deadline: int,
+    owned: tuple[Path | str, str],
+    env: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> None:
+    """Run the suite on ``transport`` with a config check command that never returns (a ``df`` on a hung
+    NFS mount): CONFIG-SYNTAX fails at the target's ``command_timeout`` (``deadline``) under the host's own
+    ``timeout``, the host's other checks (a disk, the file ``owned`` = (path, owner)) pass, and the stuck
+    command is not left running. One body for every transport (local://, ssh://)."""
+    sleep = f"sleep {600 + deadline * 7}"  # a command line of its own, to find a survivor by
+    settings = tmp_path / "settings.toml"
+    settings.write_text("debug = false\n")
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "stuck.toml").write_text(
+        f"""
+[target]
+command_timeout = {deadline}
+
+[host]
+transport = "{transport}"
+disks = [{{ name = "root", path = "/", max_used_pct = 99.9 }}]
+files = [{{ name = "owned", path = "{owned[0]}", owner = "{owned[1]}" }}]
+
+[[config.files]]
+name = "app"
+path = "{settings}"
+format = "toml"
+check_command = ["sh", "-c", "{sleep}"]
+"""
+    )
+    junit = tmp_path / "junit.xml"
+    cmd = [
+        sys.executable, "-m", "pytest", "tests_infra", "--host=stuck", f"--inventory={inv}",
+        f"--junitxml={junit}", "-p", "no:cacheprovider", "-q", "-k", " or ".join(_STUCK_CHECKS), *extra,
+    ]  # fmt: skip
+    # ``env`` whole, as given (the e2e stack_env drops what would select another target); None: inherited.
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    cases = {c["check"]: c for c in parse_junit(junit)}
+    assert set(cases) == set(_STUCK_CHECKS), proc.stdout[-3000:]
+    syntax = cases["CONFIG-SYNTAX"]
+    assert syntax["outcome"] == "failed" and "exited 124" in syntax["message"], syntax
+    assert f"timed out after {deadline} s on the host" in syntax["message"]
+    for other in _STUCK_CHECKS[1:]:
+        assert cases[other]["outcome"] == "passed", cases[other]["message"]
+    # The stuck command was ended on the host, not left running there.
+    left = subprocess.run(["pgrep", "-f", f"^{sleep}$"], capture_output=True, text=True)
+    assert left.stdout == "", left.stdout
+
+
 class StackCli:
     """The reference stack driven through its CLI in a subprocess.
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import testinfra
 from infragate.bounded import TIMED_OUT, bound, bounded_line
 from infragate.inventory import Host
 from infragate.machines import watch
-from selftest.helpers import ROOT, parse_junit
+from selftest.helpers import assert_stuck_command_fails_only_its_check
 
 _FRESH = itertools.count()
 
@@ -83,42 +82,10 @@ def test_watch_bounds_the_local_machine_and_docker_hosts_but_not_ssh_sessions() 
 
 
 def test_a_stuck_local_command_fails_its_check_and_the_others_run(tmp_path: Path) -> None:
-    # The whole suite on the local machine (local://, the gate's own host): a config check command that
-    # never returns fails CONFIG-SYNTAX at the target's command_timeout; the host's other checks pass.
-    settings = tmp_path / "settings.toml"
-    settings.write_text("debug = false\n")
-    inv = tmp_path / "inv"
-    inv.mkdir()
-    (inv / "stuck.toml").write_text(
-        f"""
-[target]
-command_timeout = 1
-
-[host]
-transport = "local://"
-disks = [{{ name = "root", path = "/", max_used_pct = 99.9 }}]
-files = [{{ name = "settings", path = "{settings}", owner = "{tmp_path.owner()}" }}]
-
-[[config.files]]
-name = "app"
-path = "{settings}"
-format = "toml"
-check_command = ["sh", "-c", "sleep 611"]
-"""
+    # The whole suite on the local machine (local://, the gate's own host); the same over ssh is
+    # selftest/e2e/test_hung_command.py.
+    owned = tmp_path / "owned"
+    owned.write_text("")
+    assert_stuck_command_fails_only_its_check(
+        tmp_path, "local://", deadline=1, owned=(owned, tmp_path.owner()), extra=("--report-page=none",)
     )
-    junit = tmp_path / "junit.xml"
-    cmd = [
-        sys.executable, "-m", "pytest", "tests_infra", "--host=stuck", f"--inventory={inv}",
-        f"--junitxml={junit}", "-p", "no:cacheprovider", "-q", "--report-page=none",
-        "-k", "CONFIG-SYNTAX or HOST-DISK-FREE or HOST-FILE-PERMISSIONS",
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    cases = {c["check"]: c for c in parse_junit(junit)}
-    assert set(cases) == {"CONFIG-SYNTAX", "HOST-DISK-FREE", "HOST-FILE-PERMISSIONS"}, proc.stdout[-3000:]
-    syntax = cases["CONFIG-SYNTAX"]
-    assert syntax["outcome"] == "failed" and "exited 124" in syntax["message"], syntax
-    assert "timed out after 1 s on the host" in syntax["message"]
-    assert cases["HOST-DISK-FREE"]["outcome"] == "passed", cases["HOST-DISK-FREE"]["message"]
-    assert cases["HOST-FILE-PERMISSIONS"]["outcome"] == "passed", cases["HOST-FILE-PERMISSIONS"]["message"]
-    left = subprocess.run(["pgrep", "-f", "^sleep 611$"], capture_output=True, text=True)
-    assert left.stdout == "", left.stdout
