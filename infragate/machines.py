@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import math
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, MutableMapping
@@ -30,6 +32,7 @@ __all__ = [
     "HostUnreachable",
     "WatchedMachine",
     "machine_for",
+    "missing_client",
     "tcp_key",
     "transport_address",
     "transport_endpoint",
@@ -123,6 +126,39 @@ _TCP_DEAD = re.compile(
     r"(?i)connection refused|connection timed out|timed out during banner|operation timed out|"
     r"no route to host|network is unreachable"
 )
+
+
+# What each testinfra backend needs on this machine: a Python package it imports, or a client program it
+# runs. Without it every host check fails with the same ImportError or "not found" (a paramiko:// host gave
+# one root cause per check): a usage error before any test runs instead.
+_CLIENTS: dict[str, tuple[str, str]] = {
+    "paramiko": ("Python package", "paramiko"),
+    "ansible": ("Python package", "ansible"),
+    "winrm": ("Python package", "winrm"),
+    "salt": ("Python package", "salt"),
+    "ssh": ("program", "ssh"),
+    "safe-ssh": ("program", "ssh"),
+    "docker": ("program", "docker"),
+    "podman": ("program", "podman"),
+    "kubectl": ("program", "kubectl"),
+    "openshift": ("program", "oc"),
+    "lxc": ("program", "lxc"),
+    "chroot": ("program", "chroot"),
+}
+
+
+def missing_client(transport: str) -> str | None:
+    """What this machine lacks to reach a host through ``transport`` ("the Python package paramiko"), or
+    None: the backend's package imports, its client program is on PATH, or it needs neither."""
+    need = _CLIENTS.get(transport.partition("://")[0])
+    if need is None:
+        return None
+    kind, name = need
+    if kind == "program":
+        found = shutil.which(name) is not None
+    else:
+        found = importlib.util.find_spec(name) is not None
+    return None if found else f"the {kind} {name}"
 
 
 def tcp_key(host: str, port: int) -> str:

@@ -7,6 +7,7 @@ and nothing here needs a live target.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -222,6 +223,12 @@ INVENTORIES = [
         "transport-no-scheme", "[host]\ntransport = 'localhost'\n", "host.transport: must be a testinfra URL"
     ),
     Bad("transport-no-host", "[host]\ntransport = 'ssh://'\n", "host.transport: must name a host"),
+    Bad(
+        "transport-client-missing",
+        "[host]\ntransport = 'ssh://deploy@h'\n",
+        "transport of host 'local' (ssh://) needs the program ssh, not found on this machine",
+        env={"PATH": "/nonexistent"},  # no ssh client to run (every host check would fail alike)
+    ),
     Bad("duplicate-names", GOOD + GOOD, "redis[1].name: names must be unique, 'cache' is also redis[0]"),
     Bad("duplicate-endpoint-names", _http() + _http(), "http.endpoints[1].name: names must be unique"),
     Bad(
@@ -310,6 +317,16 @@ COMMAND_LINES = [
     Bad("inventory-empty", GOOD, "--inventory='': empty", args=("--inventory=",)),
     Bad("inventory-a-file", GOOD, "not a directory", args=("--inventory=pyproject.toml",)),
 ]
+
+
+if importlib.util.find_spec("paramiko") is None:  # not one of our dependencies: missing unless installed
+    INVENTORIES.append(
+        Bad(
+            "transport-package-missing",
+            "[host]\ntransport = 'paramiko://deploy@h'\n",
+            "(paramiko://) needs the Python package paramiko, not found on this machine",
+        )
+    )
 
 
 def run_pytest(tmp_path: Path, bad: Bad) -> subprocess.CompletedProcess[str]:
