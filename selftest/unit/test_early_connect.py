@@ -13,18 +13,12 @@ from fixtures import early as early_module
 from fixtures.early import STARTUP_CONNECT, EarlyConnects, early_addresses
 from infragate.inventory import load_target
 from selftest.unit.servers import closed_port, full_backlog
-from selftest.unit.test_plugin import junit_cases, run_suite
+from selftest.unit.test_plugin import dead_address_inventory, junit_cases, run_suite
 
 
 def test_a_blackholed_address_is_reported_once_from_the_start_up_connect(tmp_path: Path) -> None:
     with full_backlog() as port:
-        inv = (
-            "[target]\nconnect_timeout = 1.0\nread_timeout = 1.0\n"
-            + "".join(
-                f"[[http.endpoints]]\nname='e{i}'\nurl='http://127.0.0.1:{port}/{i}'\n" for i in range(3)
-            )
-            + f"[[redis]]\nname='r'\nhost='127.0.0.1'\nport={port}\n"
-        )
+        inv = dead_address_inventory(port, endpoints=3)
         result = run_suite(tmp_path, inv)
     cases = junit_cases(tmp_path)
     failures = {name: case.find("failure") for name, case in cases.items()}

@@ -46,6 +46,18 @@ def run_suite(
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=full_env, timeout=120)
 
 
+def dead_address_inventory(port: int, *, endpoints: int) -> str:
+    """1 s timeouts, ``endpoints`` HTTP endpoints and a Redis, all at 127.0.0.1:``port`` (a dead address)."""
+    http = "".join(
+        f"[[http.endpoints]]\nname='e{i}'\nurl='http://127.0.0.1:{port}/{i}'\n" for i in range(endpoints)
+    )
+    return (
+        "[target]\nconnect_timeout = 1.0\nread_timeout = 1.0\n"
+        + http
+        + f"[[redis]]\nname='r'\nhost='127.0.0.1'\nport={port}\n"
+    )
+
+
 def junit_cases(tmp_path: Path) -> dict[str, ET.Element]:
     """JUnit testcases by name."""
     tree = ET.parse(tmp_path / "junit.xml")
@@ -106,13 +118,7 @@ def test_report_header_names_target_and_components(tmp_path: Path) -> None:
 
 def test_blackholed_target_costs_one_timeout_not_one_per_test(tmp_path: Path) -> None:
     with blackhole() as port:
-        inv = (
-            "[target]\nconnect_timeout = 1.0\nread_timeout = 1.0\n"
-            + "".join(
-                f"[[http.endpoints]]\nname='e{i}'\nurl='http://127.0.0.1:{port}/{i}'\n" for i in range(4)
-            )
-            + f"[[redis]]\nname='r'\nhost='127.0.0.1'\nport={port}\n"
-        )
+        inv = dead_address_inventory(port, endpoints=4)
         result = run_suite(tmp_path, inv)
     cases = junit_cases(tmp_path)
     failures = [c.find("failure") for c in cases.values()]
